@@ -1,0 +1,595 @@
+"""The catalog: one SQLite file that outlives runs and years.
+
+All SQL of preserveplan lives here, close to standard SQL, so that another backend (a shared
+PostgreSQL catalog) can be added later without touching the stages.
+
+Model
+-----
+``scans``            one immutable record per scan of one root (engine versions, options, summary)
+``identifications``  Siegfried's answer per (SHA-256, extension, signature key): each content is
+                     identified once, whatever its path, duplicates and later scans included
+``files``            one row per file, member of a container, or skipped entry, per scan; the
+                     path is raw bytes so any name round-trips
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from .errors import CatalogError, CatalogLockedError, UsageError
+
+DEFAULT_DB = "preserveplan.db"
+SCHEMA_VERSION = 1
+
+# Each entry upgrades the schema from version i to i+1 (index i). Never edit a shipped entry:
+# append a new one. The catalog must keep working for years.
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE scans (
+        id                   INTEGER PRIMARY KEY,
+        root                 TEXT NOT NULL,
+        root_bytes           BLOB NOT NULL,
+        label                TEXT,
+        started_at           TEXT NOT NULL,
+        finished_at          TEXT,
+        status               TEXT NOT NULL,
+        base_scan_id         INTEGER REFERENCES scans(id),
+        preserveplan_version TEXT NOT NULL,
+        pygfried_version     TEXT NOT NULL,
+        siegfried_version    TEXT NOT NULL,
+        signature            TEXT NOT NULL,
+        signature_created    TEXT NOT NULL,
+        signature_key        TEXT NOT NULL,
+        options              TEXT NOT NULL,
+        summary              TEXT
+    );
+    CREATE INDEX scans_root ON scans(root_bytes, status);
+
+    CREATE TABLE identifications (
+        id            INTEGER PRIMARY KEY,
+        sha256        TEXT NOT NULL,
+        ext           TEXT NOT NULL,
+        signature_key TEXT NOT NULL,
+        puid          TEXT,
+        format        TEXT,
+        version       TEXT,
+        mime          TEXT,
+        class         TEXT,
+        basis         TEXT,
+        warning       TEXT,
+        errors        TEXT,
+        match_count   INTEGER NOT NULL,
+        matches       TEXT NOT NULL,
+        UNIQUE (sha256, ext, signature_key)
+    );
+
+    CREATE TABLE files (
+        scan_id           INTEGER NOT NULL REFERENCES scans(id),
+        path              BLOB NOT NULL,
+        parent            BLOB,
+        disk_path         BLOB,
+        org               TEXT NOT NULL,
+        kind              TEXT NOT NULL,
+        ext               TEXT NOT NULL,
+        size              INTEGER,
+        mtime_ns          INTEGER,
+        sha256            TEXT,
+        ident_id          INTEGER REFERENCES identifications(id),
+        outcome           TEXT NOT NULL,
+        message           TEXT,
+        container         TEXT,
+        container_message TEXT,
+        PRIMARY KEY (scan_id, path)
+    ) WITHOUT ROWID;
+    CREATE INDEX files_sha ON files(scan_id, sha256);
+    CREATE INDEX files_disk ON files(scan_id, disk_path) WHERE disk_path IS NOT NULL;
+    """,
+]
+
+FILE_COLUMNS = (
+    "scan_id",
+    "path",
+    "parent",
+    "disk_path",
+    "org",
+    "kind",
+    "ext",
+    "size",
+    "mtime_ns",
+    "sha256",
+    "ident_id",
+    "outcome",
+    "message",
+    "container",
+    "container_message",
+)
+
+IDENT_COLUMNS = (
+    "puid",
+    "format",
+    "version",
+    "mime",
+    "class",
+    "basis",
+    "warning",
+    "errors",
+    "match_count",
+    "matches",
+)
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def default_db_path() -> str:
+    return os.environ.get("PRESERVEPLAN_DB") or DEFAULT_DB
+
+
+@dataclass(frozen=True)
+class ScanRecord:
+    id: int
+    root: str
+    label: str | None
+    started_at: str
+    finished_at: str | None
+    status: str
+    base_scan_id: int | None
+    preserveplan_version: str
+    pygfried_version: str
+    siegfried_version: str
+    signature: str
+    signature_created: str
+    signature_key: str
+    options: dict[str, Any]
+    summary: dict[str, Any] | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+@dataclass(frozen=True)
+class PriorFile:
+    """What an earlier scan recorded for a path (for reuse without reading the file)."""
+
+    size: int | None
+    mtime_ns: int | None
+    sha256: str | None
+    ident_id: int | None
+    outcome: str
+    message: str | None
+    container: str | None
+    container_message: str | None
+
+
+class Catalog:
+    """A connection to one catalog file, with the queries the stages need."""
+
+    def __init__(self, path: str | os.PathLike[str] | None = None, *, readonly: bool = False):
+        self.path = Path(path or default_db_path())
+        self.readonly = readonly
+        self._lock_fd: int | None = None
+        if readonly and not self.path.exists():
+            raise CatalogError(f"no catalog at {self.path} (run 'preserveplan scan' first)")
+        try:
+            self.db = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
+            self.db.execute("PRAGMA busy_timeout = 10000")
+            if not readonly:
+                self.db.execute("PRAGMA journal_mode = WAL")
+            self.db.execute("PRAGMA synchronous = NORMAL")
+            self.db.execute("PRAGMA foreign_keys = ON")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise _catalog_error(exc, self.path) from exc
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def close(self) -> None:
+        self.unlock()
+        self.db.close()
+
+    def __enter__(self) -> Catalog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def lock(self) -> None:
+        """Take the writer's lock (a lock file beside the catalog); fail at once if taken."""
+        lock_path = str(self.path) + ".lock"
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip()
+            os.close(fd)
+            raise CatalogLockedError(
+                f"catalog {self.path} is in use by another preserveplan process"
+                + (f" (pid {holder})" if holder else "")
+                + "; wait for it to finish or use another --db"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        self._lock_fd = fd
+
+    def unlock(self) -> None:
+        if self._lock_fd is not None:
+            with contextlib.suppress(OSError):
+                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise _catalog_error(exc, self.path) from exc
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        else:
+            self.db.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise CatalogError(
+                f"catalog {self.path} has schema version {version}, newer than this preserveplan "
+                f"understands ({SCHEMA_VERSION}); upgrade preserveplan"
+            )
+        if version == SCHEMA_VERSION:
+            return
+        if self.readonly:
+            raise CatalogError(f"catalog {self.path} needs an upgrade; run a scan to upgrade it")
+        for index in range(version, SCHEMA_VERSION):
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in _split_sql(MIGRATIONS[index]):
+                    self.db.execute(statement)
+                self.db.execute(f"PRAGMA user_version = {index + 1}")
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
+
+    # -- scans -------------------------------------------------------------------------------
+    def create_scan(
+        self,
+        root: bytes,
+        *,
+        label: str | None,
+        engine: dict[str, str],
+        signature_key: str,
+        options: dict[str, Any],
+        base_scan_id: int | None,
+    ) -> int:
+        with self.transaction():
+            cur = self.db.execute(
+                """INSERT INTO scans (root, root_bytes, label, started_at, status, base_scan_id,
+                   preserveplan_version, pygfried_version, siegfried_version, signature,
+                   signature_created, signature_key, options)
+                   VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?)""",
+                (
+                    root.decode("utf-8", "backslashreplace"),
+                    root,
+                    label,
+                    now(),
+                    base_scan_id,
+                    engine["preserveplan"],
+                    engine["pygfried"],
+                    engine["siegfried"],
+                    engine["signature"],
+                    engine["signature_created"],
+                    signature_key,
+                    json.dumps(options, sort_keys=True),
+                ),
+            )
+        assert cur.lastrowid is not None
+        return cur.lastrowid
+
+    def resumable_scan(
+        self, root: bytes, options: dict[str, Any], signature_key: str
+    ) -> int | None:
+        """An unfinished scan of the same root with the same options and engine, if any."""
+        row = self.db.execute(
+            """SELECT id FROM scans WHERE root_bytes = ? AND status = 'running'
+               AND options = ? AND signature_key = ? ORDER BY id DESC LIMIT 1""",
+            (root, json.dumps(options, sort_keys=True), signature_key),
+        ).fetchone()
+        return int(row[0]) if row else None
+
+    def abandon_running(self, root: bytes) -> None:
+        """Mark unfinished scans of a root that cannot be resumed (other options) as abandoned."""
+        with self.transaction():
+            self.db.execute(
+                "UPDATE scans SET status = 'abandoned', finished_at = ? "
+                "WHERE root_bytes = ? AND status = 'running'",
+                (now(), root),
+            )
+
+    def last_complete_scan(self, root: bytes, before: int | None = None) -> int | None:
+        row = self.db.execute(
+            """SELECT id FROM scans WHERE root_bytes = ? AND status = 'complete'
+               AND (? IS NULL OR id < ?) ORDER BY id DESC LIMIT 1""",
+            (root, before, before),
+        ).fetchone()
+        return int(row[0]) if row else None
+
+    def finish_scan(self, scan_id: int, status: str, summary: dict[str, Any]) -> None:
+        with self.transaction():
+            self.db.execute(
+                "UPDATE scans SET status = ?, finished_at = ?, summary = ? WHERE id = ?",
+                (status, now(), json.dumps(summary, sort_keys=True), scan_id),
+            )
+
+    def scan(self, scan_id: int | None = None) -> ScanRecord:
+        """One scan by id; without an id the newest complete scan."""
+        if scan_id is None:
+            row = self.db.execute(
+                f"SELECT {_SCAN_COLS} FROM scans WHERE status = 'complete' ORDER BY id DESC LIMIT 1"
+            ).fetchone()
+            if row is None:
+                raise UsageError(f"no complete scan in {self.path}")
+        else:
+            row = self.db.execute(
+                f"SELECT {_SCAN_COLS} FROM scans WHERE id = ?", (scan_id,)
+            ).fetchone()
+            if row is None:
+                raise UsageError(f"no scan with id {scan_id} in {self.path}")
+        return _scan_record(row)
+
+    def scans(self) -> list[ScanRecord]:
+        rows = self.db.execute(f"SELECT {_SCAN_COLS} FROM scans ORDER BY id").fetchall()
+        return [_scan_record(r) for r in rows]
+
+    # -- files -------------------------------------------------------------------------------
+    def present_paths(self, scan_id: int, paths: Sequence[bytes]) -> set[bytes]:
+        """Which of these paths this scan already holds (for resuming)."""
+        found: set[bytes] = set()
+        for chunk in _chunks(paths, 500):
+            marks = ",".join("?" * len(chunk))
+            for (path,) in self.db.execute(
+                f"SELECT path FROM files WHERE scan_id = ? AND path IN ({marks})",
+                (scan_id, *chunk),
+            ):
+                found.add(bytes(path))
+        return found
+
+    def prior_files(self, scan_id: int, paths: Sequence[bytes]) -> dict[bytes, PriorFile]:
+        """What scan ``scan_id`` recorded for these on-disk paths."""
+        found: dict[bytes, PriorFile] = {}
+        for chunk in _chunks(paths, 500):
+            marks = ",".join("?" * len(chunk))
+            for row in self.db.execute(
+                f"""SELECT path, size, mtime_ns, sha256, ident_id, outcome, message, container,
+                    container_message FROM files
+                    WHERE scan_id = ? AND parent IS NULL AND path IN ({marks})""",
+                (scan_id, *chunk),
+            ):
+                found[bytes(row[0])] = PriorFile(*row[1:])
+        return found
+
+    def copy_members(self, from_scan: int, to_scan: int, disk_path: bytes) -> int:
+        """Copy the container members recorded under ``disk_path`` into another scan."""
+        cols = ", ".join(FILE_COLUMNS[1:])
+        cur = self.db.execute(
+            f"""INSERT OR REPLACE INTO files (scan_id, {cols})
+                SELECT ?, {cols} FROM files WHERE scan_id = ? AND disk_path = ?""",
+            (to_scan, from_scan, disk_path),
+        )
+        return cur.rowcount
+
+    def insert_files(self, rows: Iterable[Sequence[Any]]) -> None:
+        """Insert file rows (tuples in FILE_COLUMNS order); call inside a transaction."""
+        marks = ",".join("?" * len(FILE_COLUMNS))
+        self.db.executemany(
+            f"INSERT OR REPLACE INTO files ({', '.join(FILE_COLUMNS)}) VALUES ({marks})", rows
+        )
+
+    def delete_members(self, scan_id: int, disk_path: bytes) -> None:
+        self.db.execute(
+            "DELETE FROM files WHERE scan_id = ? AND disk_path = ?", (scan_id, disk_path)
+        )
+
+    # -- identifications ---------------------------------------------------------------------
+    def find_identification(self, sha256: str, ext: str, signature_key: str) -> int | None:
+        row = self.db.execute(
+            "SELECT id FROM identifications WHERE sha256 = ? AND ext = ? AND signature_key = ?",
+            (sha256, ext, signature_key),
+        ).fetchone()
+        return int(row[0]) if row else None
+
+    def identification_signature(self, ident_id: int) -> str | None:
+        row = self.db.execute(
+            "SELECT signature_key FROM identifications WHERE id = ?", (ident_id,)
+        ).fetchone()
+        return str(row[0]) if row else None
+
+    def add_identification(
+        self, sha256: str, ext: str, signature_key: str, ident: dict[str, Any]
+    ) -> int:
+        """Store an identification (or return the id of the equal one already stored)."""
+        values = [ident.get(c) for c in IDENT_COLUMNS]
+        self.db.execute(
+            f"""INSERT OR IGNORE INTO identifications (sha256, ext, signature_key,
+                {", ".join(IDENT_COLUMNS)}) VALUES (?, ?, ?, {",".join("?" * len(IDENT_COLUMNS))})""",
+            (sha256, ext, signature_key, *values),
+        )
+        found = self.find_identification(sha256, ext, signature_key)
+        assert found is not None
+        return found
+
+    # -- reading -----------------------------------------------------------------------------
+    def outcome_counts(self, scan_id: int) -> dict[str, dict[str, int]]:
+        """Files and bytes per outcome, and per container status, for a scan's summary."""
+        out: dict[str, dict[str, int]] = {"outcome": {}, "outcome_bytes": {}, "container": {}}
+        for outcome, n, size in self.db.execute(
+            "SELECT outcome, COUNT(*), COALESCE(SUM(size), 0) FROM files WHERE scan_id = ? "
+            "GROUP BY outcome",
+            (scan_id,),
+        ):
+            out["outcome"][outcome] = n
+            out["outcome_bytes"][outcome] = size
+        for container, n in self.db.execute(
+            "SELECT container, COUNT(*) FROM files WHERE scan_id = ? AND container IS NOT NULL "
+            "GROUP BY container",
+            (scan_id,),
+        ):
+            out["container"][container] = n
+        for kind, n in self.db.execute(
+            "SELECT CASE WHEN parent IS NULL THEN 'on_disk' ELSE 'members' END, COUNT(*) "
+            "FROM files WHERE scan_id = ? GROUP BY 1",
+            (scan_id,),
+        ):
+            out.setdefault("where", {})[kind] = n
+        return out
+
+    def format_profile(self, scan_id: int, by_org: bool = False) -> list[dict[str, Any]]:
+        """Files and bytes per PUID (per organisation too if ``by_org``), largest first."""
+        org_col = "f.org" if by_org else "NULL"
+        rows = self.db.execute(
+            f"""SELECT {org_col} AS org, COALESCE(i.puid, '') AS puid, MAX(i.format),
+                       MAX(i.version), MAX(i.mime), COUNT(*), COALESCE(SUM(f.size), 0),
+                       SUM(CASE WHEN f.parent IS NULL THEN 0 ELSE 1 END)
+                FROM files f LEFT JOIN identifications i ON i.id = f.ident_id
+                WHERE f.scan_id = ? AND f.kind IN ('file', 'member')
+                GROUP BY 1, 2 ORDER BY 1, COUNT(*) DESC, 2""",
+            (scan_id,),
+        ).fetchall()
+        keys = ("org", "puid", "format", "version", "mime", "files", "bytes", "in_containers")
+        result = [dict(zip(keys, r, strict=True)) for r in rows]
+        if not by_org:
+            for r in result:
+                del r["org"]
+        return result
+
+    def iter_files(self, scan_id: int) -> Iterator[dict[str, Any]]:
+        """Every file row of a scan with its identification, streamed in path order."""
+        cur = self.db.execute(
+            f"""SELECT {", ".join("f." + c for c in FILE_COLUMNS[1:])},
+                       {", ".join("i." + c for c in IDENT_COLUMNS)}
+                FROM files f LEFT JOIN identifications i ON i.id = f.ident_id
+                WHERE f.scan_id = ? ORDER BY f.path""",
+            (scan_id,),
+        )
+        names = [*FILE_COLUMNS[1:], *IDENT_COLUMNS]
+        while True:
+            batch = cur.fetchmany(1000)
+            if not batch:
+                return
+            for row in batch:
+                rec = dict(zip(names, row, strict=True))
+                for key in ("path", "parent", "disk_path"):
+                    if rec[key] is not None:
+                        rec[key] = bytes(rec[key])
+                yield rec
+
+    def diff(self, scan_a: int, scan_b: int) -> Iterator[dict[str, Any]]:
+        """Changes from scan A to scan B: added, removed, changed, moved, reidentified."""
+        self.db.execute("DROP TABLE IF EXISTS temp.moved")
+        self.db.execute(
+            """CREATE TEMP TABLE moved AS
+               WITH rem AS (
+                 SELECT a.path, a.sha256,
+                        ROW_NUMBER() OVER (PARTITION BY a.sha256 ORDER BY a.path) AS n
+                 FROM files a WHERE a.scan_id = :a AND a.sha256 IS NOT NULL AND a.size > 0
+                   AND NOT EXISTS (SELECT 1 FROM files b WHERE b.scan_id = :b AND b.path = a.path)),
+               add_ AS (
+                 SELECT b.path, b.sha256,
+                        ROW_NUMBER() OVER (PARTITION BY b.sha256 ORDER BY b.path) AS n
+                 FROM files b WHERE b.scan_id = :b AND b.sha256 IS NOT NULL AND b.size > 0
+                   AND NOT EXISTS (SELECT 1 FROM files a WHERE a.scan_id = :a AND a.path = b.path))
+               SELECT rem.path AS old_path, add_.path AS new_path, rem.sha256 AS sha256
+               FROM rem JOIN add_ ON add_.sha256 = rem.sha256 AND add_.n = rem.n""",
+            {"a": scan_a, "b": scan_b},
+        )
+        self.db.execute("CREATE INDEX temp.moved_old ON moved(old_path)")
+        self.db.execute("CREATE INDEX temp.moved_new ON moved(new_path)")
+        queries = {
+            "added": """SELECT b.path, NULL, b.sha256, NULL, ib.puid FROM files b
+                LEFT JOIN identifications ib ON ib.id = b.ident_id
+                WHERE b.scan_id = :b
+                  AND NOT EXISTS (SELECT 1 FROM files a WHERE a.scan_id = :a AND a.path = b.path)
+                  AND NOT EXISTS (SELECT 1 FROM temp.moved m WHERE m.new_path = b.path)
+                ORDER BY b.path""",
+            "removed": """SELECT a.path, NULL, a.sha256, ia.puid, NULL FROM files a
+                LEFT JOIN identifications ia ON ia.id = a.ident_id
+                WHERE a.scan_id = :a
+                  AND NOT EXISTS (SELECT 1 FROM files b WHERE b.scan_id = :b AND b.path = a.path)
+                  AND NOT EXISTS (SELECT 1 FROM temp.moved m WHERE m.old_path = a.path)
+                ORDER BY a.path""",
+            "moved": """SELECT m.new_path, m.old_path, m.sha256, NULL, NULL FROM temp.moved m
+                ORDER BY m.new_path""",
+            "changed": """SELECT b.path, NULL, b.sha256, ia.puid, ib.puid FROM files a
+                JOIN files b ON b.scan_id = :b AND b.path = a.path
+                LEFT JOIN identifications ia ON ia.id = a.ident_id
+                LEFT JOIN identifications ib ON ib.id = b.ident_id
+                WHERE a.scan_id = :a AND a.sha256 IS NOT b.sha256
+                ORDER BY b.path""",
+            "reidentified": """SELECT b.path, NULL, b.sha256, ia.puid, ib.puid FROM files a
+                JOIN files b ON b.scan_id = :b AND b.path = a.path
+                LEFT JOIN identifications ia ON ia.id = a.ident_id
+                LEFT JOIN identifications ib ON ib.id = b.ident_id
+                WHERE a.scan_id = :a AND a.sha256 IS b.sha256
+                  AND COALESCE(ia.puid, '') <> COALESCE(ib.puid, '')
+                ORDER BY b.path""",
+        }
+        for change, sql in queries.items():
+            cur = self.db.execute(sql, {"a": scan_a, "b": scan_b})
+            while batch := cur.fetchmany(1000):
+                for path, old_path, sha, puid_a, puid_b in batch:
+                    yield {
+                        "change": change,
+                        "path": bytes(path),
+                        "old_path": bytes(old_path) if old_path is not None else None,
+                        "sha256": sha,
+                        "puid_before": puid_a,
+                        "puid_after": puid_b,
+                    }
+
+    def diff_counts(self, scan_a: int, scan_b: int) -> dict[str, int]:
+        counts = {k: 0 for k in ("added", "removed", "changed", "moved", "reidentified")}
+        for rec in self.diff(scan_a, scan_b):
+            counts[rec["change"]] += 1
+        return counts
+
+
+_SCAN_COLS = (
+    "id, root, label, started_at, finished_at, status, base_scan_id, preserveplan_version, "
+    "pygfried_version, siegfried_version, signature, signature_created, signature_key, options, "
+    "summary"
+)
+
+
+def _scan_record(row: Sequence[Any]) -> ScanRecord:
+    values = list(row)
+    values[13] = json.loads(values[13]) if values[13] else {}
+    values[14] = json.loads(values[14]) if values[14] else None
+    return ScanRecord(*values)
+
+
+def _chunks(items: Sequence[bytes], size: int) -> Iterator[Sequence[bytes]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _split_sql(script: str) -> list[str]:
+    return [s.strip() for s in script.split(";") if s.strip()]
+
+
+def _catalog_error(exc: sqlite3.Error, path: Path) -> CatalogError:
+    text = str(exc)
+    if "locked" in text or "busy" in text:
+        return CatalogLockedError(f"catalog {path} is locked by another process ({text})")
+    return CatalogError(f"cannot use catalog {path}: {text}")

@@ -1,0 +1,1 @@
+"""Inventory: walk an archive, checksum and identify every file, record it in the catalog."""

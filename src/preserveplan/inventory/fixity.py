@@ -1,0 +1,90 @@
+"""Streaming SHA-256 that never changes the original (read-only, no atime update where allowed)."""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import stat
+from dataclasses import dataclass
+
+CHUNK = 1 << 20
+_NOATIME = getattr(os, "O_NOATIME", 0)
+
+
+@dataclass(slots=True)
+class HashResult:
+    sha256: str | None
+    size: int | None
+    mtime_ns: int | None
+    outcome: str  # ok | empty | unreadable | vanished | changed | special | io_error
+    message: str | None = None
+
+
+def open_readonly(path: bytes) -> int:
+    """Open for reading only, without following a final symlink swap-in or blocking on a FIFO."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    try:
+        return os.open(path, flags | _NOATIME)
+    except PermissionError:
+        if not _NOATIME:
+            raise
+        return os.open(path, flags)  # O_NOATIME needs ownership; fall back
+    except OSError as exc:
+        if exc.errno == errno.EINVAL and _NOATIME:
+            return os.open(path, flags)
+        raise
+
+
+def sha256_file(path: bytes, size: int | None = None, mtime_ns: int | None = None) -> HashResult:
+    """Hash a file and return what was read; flag a file that changes while it is being read.
+
+    ``size``/``mtime_ns`` (from the walk) are only reported back if the file cannot be read."""
+    try:
+        fd = open_readonly(path)
+    except OSError as exc:
+        return HashResult(None, size, mtime_ns, error_outcome(exc), exc.strerror or str(exc))
+    try:
+        before = os.fstat(fd)
+        if not stat.S_ISREG(before.st_mode):
+            return HashResult(None, None, before.st_mtime_ns, "special", "not a regular file")
+        digest = hashlib.sha256()
+        total = 0
+        buf = bytearray(CHUNK)
+        view = memoryview(buf)
+        while True:
+            n = os.readv(fd, [buf])
+            if not n:
+                break
+            digest.update(view[:n])
+            total += n
+        after = os.fstat(fd)
+    except OSError as exc:
+        return HashResult(None, size, mtime_ns, error_outcome(exc), exc.strerror or str(exc))
+    finally:
+        os.close(fd)
+    if (after.st_size, after.st_mtime_ns) != (
+        before.st_size,
+        before.st_mtime_ns,
+    ) or total != after.st_size:
+        return HashResult(
+            digest.hexdigest(),
+            total,
+            after.st_mtime_ns,
+            "changed",
+            "file changed while it was being read; scan again when it is stable",
+        )
+    outcome = "empty" if total == 0 else "ok"
+    message = "zero-length file" if total == 0 else None
+    return HashResult(digest.hexdigest(), total, before.st_mtime_ns, outcome, message)
+
+
+def error_outcome(exc: OSError) -> str:
+    """Name the outcome of a failed file-system call."""
+    if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+        return "vanished"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return "unreadable"
+    if exc.errno == errno.ELOOP:
+        return "symlink_loop"
+    return "io_error"

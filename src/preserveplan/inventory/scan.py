@@ -1,0 +1,557 @@
+"""Scan orchestration: walk → reuse → hash → identify once per content → containers → catalog.
+
+The coordinator (this process) walks the tree, decides what can be reused, feeds a pool of
+worker processes in batches and is the only writer of the catalog. Work is committed in batched
+transactions; a file's row (and a container's members) land in the same transaction, so a scan
+killed at any point resumes with no file missing or counted twice.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from typing import Any, Protocol
+
+from .. import paths as P
+from ..catalog import Catalog, PriorFile
+from ..errors import UsageError
+from ..versions import engine_info
+from . import worker
+from .containers import ContainerResult, Limits, Member
+from .fixity import HashResult
+from .identify import CONTAINER_PUIDS, is_io_error
+from .walk import Entry, WalkStats, walk
+
+HASH_BATCH_FILES = 64
+HASH_BATCH_BYTES = 64 * 1024**2
+IDENT_BATCH = 48
+WALK_CHUNK = 512
+FLUSH_ROWS = 5000
+FLUSH_SECONDS = 2.0
+
+
+class Progress(Protocol):
+    def total(self, files: int, nbytes: int) -> None: ...
+    def advance(self, files: int, nbytes: int) -> None: ...
+
+
+@dataclass
+class ScanResult:
+    scan_id: int
+    root: str
+    status: str
+    resumed: bool
+    summary: dict[str, Any]
+
+
+@dataclass
+class _Pending:
+    """A file on its way through the pipeline."""
+
+    entry: Entry
+    sha256: str | None = None
+    outcome: str = "ok"
+    message: str | None = None
+    ident_id: int | None = None
+    ident_errors: str | None = None
+
+
+@dataclass
+class _Counters:
+    walked: int = 0
+    resumed_skip: int = 0
+    reused: int = 0
+    hashed: int = 0
+    identified: int = 0
+    ident_cached: int = 0
+    containers: int = 0
+    members: int = 0
+    bytes_read: int = 0
+    extra: dict[str, int] = field(default_factory=dict)
+
+
+def scan(
+    roots: str | os.PathLike[str] | bytes | Sequence[str | os.PathLike[str] | bytes],
+    *,
+    db: str | os.PathLike[str] | Catalog | None = None,
+    workers: int | None = None,
+    exclude: Sequence[str] = (),
+    label: str | None = None,
+    rehash: bool = False,
+    follow_symlinks: bool = False,
+    org_depth: int = 1,
+    limits: Limits | None = None,
+    progress: Progress | None = None,
+) -> list[ScanResult]:
+    """Scan one or more archive roots into the catalog; one scan record per root.
+
+    Resumes an unfinished scan of the same root (same options), and reuses checksums and
+    identifications of files unchanged since the last complete scan unless ``rehash``.
+    """
+    if isinstance(roots, (str, bytes, os.PathLike)):
+        roots = [roots]
+    root_list = [_check_root(r) for r in roots]
+    catalog = db if isinstance(db, Catalog) else Catalog(db)
+    try:
+        catalog.lock()
+        return [
+            _Scan(
+                catalog,
+                root,
+                workers=workers or os.cpu_count() or 1,
+                exclude=exclude,
+                label=label,
+                rehash=rehash,
+                follow_symlinks=follow_symlinks,
+                org_depth=org_depth,
+                limits=limits or Limits(),
+                progress=progress,
+            ).run()
+            for root in root_list
+        ]
+    finally:
+        if isinstance(db, Catalog):
+            catalog.unlock()
+        else:
+            catalog.close()
+
+
+def _check_root(root: str | os.PathLike[str] | bytes) -> bytes:
+    raw = os.fsencode(root)
+    absolute = os.path.abspath(raw)
+    if not os.path.exists(absolute):
+        raise UsageError(f"archive root not found: {P.for_display(raw)}")
+    if not os.path.isdir(absolute):
+        raise UsageError(f"archive root is not a directory: {P.for_display(raw)}")
+    if not os.access(absolute, os.R_OK | os.X_OK):
+        raise UsageError(f"archive root is not readable: {P.for_display(raw)}")
+    return absolute.rstrip(b"/") or b"/"
+
+
+class _Scan:
+    def __init__(
+        self,
+        catalog: Catalog,
+        root: bytes,
+        *,
+        workers: int,
+        exclude: Sequence[str],
+        label: str | None,
+        rehash: bool,
+        follow_symlinks: bool,
+        org_depth: int,
+        limits: Limits,
+        progress: Progress | None,
+    ) -> None:
+        self.catalog = catalog
+        self.root = root
+        self.workers = max(1, workers)
+        self.exclude = list(exclude)
+        self.label = label
+        self.rehash = rehash
+        self.follow = follow_symlinks
+        self.org_depth = org_depth
+        self.limits = limits
+        self.progress = progress
+        self.engine = engine_info()
+        self.sigkey = self.engine.signature_key
+        self.options: dict[str, Any] = {
+            "exclude": sorted(self.exclude),
+            "follow_symlinks": follow_symlinks,
+            "org_depth": org_depth,
+            "rehash": rehash,
+            "limits": limits.as_dict(),
+        }
+        self.counters = _Counters()
+        self.walk_stats = WalkStats()
+        self.rows: list[tuple[Any, ...]] = []
+        self.waiting: dict[tuple[str, str], list[_Pending]] = {}
+        self.hash_queue: list[_Pending] = []
+        self.hash_queue_bytes = 0
+        self.ident_queue: list[tuple[str, str]] = []
+        self.in_flight: dict[Future[Any], tuple[str, Any]] = {}
+        self.last_flush = time.monotonic()
+
+    # -- setup -------------------------------------------------------------------------------
+    def run(self) -> ScanResult:
+        cat = self.catalog
+        scan_id = cat.resumable_scan(self.root, self.options, self.sigkey)
+        resumed = scan_id is not None
+        if scan_id is None:
+            cat.abandon_running(self.root)
+            base = cat.last_complete_scan(self.root)
+            scan_id = cat.create_scan(
+                self.root,
+                label=self.label,
+                engine=self.engine.as_dict(),
+                signature_key=self.sigkey,
+                options=self.options,
+                base_scan_id=base,
+            )
+        self.scan_id = scan_id
+        record = cat.scan(scan_id)
+        self.base_id = record.base_scan_id
+        self.base_same_engine = (
+            self.base_id is not None and cat.scan(self.base_id).signature_key == self.sigkey
+        )
+        self.resuming = (
+            resumed
+            and cat.db.execute(
+                "SELECT 1 FROM files WHERE scan_id = ? LIMIT 1", (scan_id,)
+            ).fetchone()
+            is not None
+        )
+        started = time.monotonic()
+        counter = self._start_counter() if self.progress else None
+        cat.db.execute("BEGIN IMMEDIATE")
+        try:
+            self._pipeline()
+            self._flush(force=True)
+        except BaseException:
+            if cat.db.in_transaction:
+                cat.db.execute("COMMIT")  # keep what is complete: the scan resumes from here
+            raise
+        finally:
+            if counter is not None:
+                counter.join(timeout=0.1)
+        cat.db.execute("COMMIT")
+        summary = self._summary(time.monotonic() - started, resumed)
+        cat.finish_scan(scan_id, "complete", summary)
+        return ScanResult(scan_id, P.to_text(self.root), "complete", resumed, summary)
+
+    def _start_counter(self) -> threading.Thread:
+        """Count files and bytes in the background so the progress bar can show an ETA."""
+
+        def count() -> None:
+            files = nbytes = 0
+            try:
+                for e in walk(self.root, exclude=self.exclude, follow_symlinks=self.follow):
+                    files += 1
+                    nbytes += e.size or 0
+            except OSError:
+                return
+            assert self.progress is not None
+            self.progress.total(files, nbytes)
+
+        thread = threading.Thread(target=count, name="preserveplan-count", daemon=True)
+        thread.start()
+        return thread
+
+    # -- the pipeline ------------------------------------------------------------------------
+    def _pipeline(self) -> None:
+        ctx = get_context("forkserver")
+        max_in_flight = self.workers * 3
+        walker = walk(
+            self.root, exclude=self.exclude, follow_symlinks=self.follow, stats=self.walk_stats
+        )
+        exhausted = False
+        with ProcessPoolExecutor(
+            self.workers, mp_context=ctx, initializer=worker.init, initargs=(self.limits,)
+        ) as pool:
+            self.pool = pool
+            while True:
+                while not exhausted and len(self.in_flight) < max_in_flight:
+                    chunk = _take(walker, WALK_CHUNK)
+                    if not chunk:
+                        exhausted = True
+                        break
+                    self._triage(chunk)
+                    self._submit_hashes(final=False)
+                if exhausted or not self.in_flight:
+                    self._submit_hashes(final=True)
+                if self.ident_queue and (
+                    exhausted or len(self.ident_queue) >= IDENT_BATCH or not self.in_flight
+                ):
+                    self._submit_idents()
+                if not self.in_flight:
+                    if exhausted and not self.hash_queue and not self.ident_queue:
+                        break
+                    continue
+                done, _ = wait(list(self.in_flight), timeout=1.0, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    kind, payload = self.in_flight.pop(fut)
+                    getattr(self, f"_done_{kind}")(fut.result(), payload)
+                self._flush()
+
+    def _triage(self, chunk: list[Entry]) -> None:
+        """Settle what needs no reading; queue the rest for hashing."""
+        self.counters.walked += len(chunk)
+        if self.resuming:
+            present = self.catalog.present_paths(self.scan_id, [e.rel for e in chunk])
+            if present:
+                self.counters.resumed_skip += len(present)
+                self._advance(len(present), sum(e.size or 0 for e in chunk if e.rel in present))
+                chunk = [e for e in chunk if e.rel not in present]
+        prior: dict[bytes, PriorFile] = {}
+        if self.base_id is not None and not self.rehash:
+            files = [e.rel for e in chunk if e.outcome is None]
+            prior = self.catalog.prior_files(self.base_id, files) if files else {}
+        for entry in chunk:
+            if entry.outcome is not None:
+                self._settle_entry(entry)
+                continue
+            old = prior.get(entry.rel)
+            if old is not None and self._reuse(entry, old):
+                continue
+            self.hash_queue.append(_Pending(entry))
+            self.hash_queue_bytes += entry.size or 0
+
+    def _reuse(self, entry: Entry, old: PriorFile) -> bool:
+        """Reuse checksum (and identification) of a file unchanged since the base scan."""
+        if (old.size, old.mtime_ns) != (entry.size, entry.mtime_ns) or old.sha256 is None:
+            return False
+        if old.outcome not in ("ok", "empty", "identify_error"):
+            return False
+        pending = _Pending(entry, sha256=old.sha256, outcome=old.outcome, message=old.message)
+        self.counters.reused += 1
+        if self.base_same_engine and old.ident_id is not None:
+            pending.ident_id = old.ident_id
+            if old.container is not None:
+                assert self.base_id is not None
+                n = self.catalog.copy_members(self.base_id, self.scan_id, entry.rel)
+                self.counters.members += n
+            self._add_row(pending, container=(old.container, old.container_message))
+            return True
+        # New signatures: reuse the checksum, identify again (through the cache).
+        self._route_hashed(pending)
+        return True
+
+    def _submit_hashes(self, final: bool) -> None:
+        """Send full batches (by count or bytes) to the pool; everything if ``final``."""
+        queue = self.hash_queue
+        while queue and (
+            final or len(queue) >= HASH_BATCH_FILES or self.hash_queue_bytes >= HASH_BATCH_BYTES
+        ):
+            count = nbytes = 0
+            for p in queue[:HASH_BATCH_FILES]:
+                count += 1
+                nbytes += p.entry.size or 0
+                if nbytes >= HASH_BATCH_BYTES:
+                    break
+            batch = queue[:count]
+            del queue[:count]
+            self.hash_queue_bytes -= nbytes
+            items = [(self._abs(p.entry.rel), p.entry.size, p.entry.mtime_ns) for p in batch]
+            fut = self.pool.submit(worker.hash_files, items)
+            self.in_flight[fut] = ("hash", batch)
+
+    def _done_hash(self, results: list[HashResult], batch: list[_Pending]) -> None:
+        for pending, res in zip(batch, results, strict=True):
+            self.counters.hashed += 1
+            self.counters.bytes_read += res.size or 0
+            entry = pending.entry
+            entry.size, entry.mtime_ns = res.size, res.mtime_ns
+            pending.sha256, pending.outcome, pending.message = res.sha256, res.outcome, res.message
+            if res.sha256 is None or res.outcome not in ("ok", "empty", "changed"):
+                self._add_row(pending)
+                continue
+            self._route_hashed(pending)
+
+    def _route_hashed(self, pending: _Pending) -> None:
+        """Settle from the identification cache, or queue one identification per content."""
+        assert pending.sha256 is not None
+        key = (pending.sha256, P.extension(pending.entry.rel))
+        if key in self.waiting:
+            self.waiting[key].append(pending)
+            self.counters.ident_cached += 1
+            return
+        found = self.catalog.find_identification(key[0], key[1], self.sigkey)
+        if found is not None:
+            self.counters.ident_cached += 1
+            pending.ident_id = found
+            self._identified(pending, self._ident_puid(found), self._ident_errors(found))
+            return
+        self.waiting[key] = [pending]
+        self.ident_queue.append(key)
+
+    def _submit_idents(self) -> None:
+        while self.ident_queue:
+            keys = self.ident_queue[:IDENT_BATCH]
+            del self.ident_queue[:IDENT_BATCH]
+            paths = [self._abs(self.waiting[k][0].entry.rel) for k in keys]
+            fut = self.pool.submit(worker.identify_files, paths)
+            self.in_flight[fut] = ("ident", keys)
+
+    def _done_ident(self, results: list[dict[str, Any]], keys: list[tuple[str, str]]) -> None:
+        for key, ident in zip(keys, results, strict=True):
+            group = self.waiting[key]
+            if is_io_error(ident.get("errors")):
+                # The file went away between hashing and identification: not a content fact.
+                first = group.pop(0)
+                first.outcome, first.message = "vanished", ident.get("errors")
+                self._add_row(first)
+                if group:
+                    self.ident_queue.append(key)
+                else:
+                    del self.waiting[key]
+                continue
+            del self.waiting[key]
+            self.counters.identified += 1
+            ident_id = self.catalog.add_identification(key[0], key[1], self.sigkey, ident)
+            self._puid_cache[ident_id] = (ident.get("puid") or "", ident.get("errors"))
+            for pending in group:
+                pending.ident_id = ident_id
+                self._identified(pending, ident.get("puid") or "", ident.get("errors"))
+
+    @property
+    def _puid_cache(self) -> dict[int, tuple[str, str | None]]:
+        if not hasattr(self, "_pc"):
+            self._pc: dict[int, tuple[str, str | None]] = {}
+        return self._pc
+
+    def _ident_lookup(self, ident_id: int) -> tuple[str, str | None]:
+        hit = self._puid_cache.get(ident_id)
+        if hit is None:
+            row = self.catalog.db.execute(
+                "SELECT COALESCE(puid, ''), errors FROM identifications WHERE id = ?", (ident_id,)
+            ).fetchone()
+            hit = (row[0], row[1]) if row else ("", None)
+            if len(self._puid_cache) > 100_000:
+                self._puid_cache.clear()
+            self._puid_cache[ident_id] = hit
+        return hit
+
+    def _ident_puid(self, ident_id: int) -> str:
+        return self._ident_lookup(ident_id)[0]
+
+    def _ident_errors(self, ident_id: int) -> str | None:
+        return self._ident_lookup(ident_id)[1]
+
+    def _identified(self, pending: _Pending, puid: str, errors: str | None) -> None:
+        if errors and pending.outcome == "ok":
+            pending.outcome, pending.message = "identify_error", errors
+        if puid in CONTAINER_PUIDS:
+            fut = self.pool.submit(
+                worker.expand_container, self._abs(pending.entry.rel), pending.entry.rel, puid
+            )
+            self.in_flight[fut] = ("container", pending)
+            return
+        self._add_row(pending)
+
+    def _done_container(self, result: ContainerResult, pending: _Pending) -> None:
+        self.counters.containers += 1
+        self.counters.members += len(result.members)
+        self.catalog.delete_members(self.scan_id, pending.entry.rel)
+        org = P.org_of(pending.entry.rel, self.org_depth)
+        member_rows = [self._member_row(m, org, pending.entry.rel) for m in result.members]
+        self.rows.extend(member_rows)
+        self._add_row(pending, container=(result.status, result.message))
+
+    def _member_row(self, m: Member, org: str, disk_path: bytes) -> tuple[Any, ...]:
+        ident_id = None
+        if m.ident is not None and m.sha256 is not None and not is_io_error(m.ident.get("errors")):
+            ident_id = self.catalog.add_identification(m.sha256, m.ext, self.sigkey, m.ident)
+        return (
+            self.scan_id,
+            m.path,
+            m.parent,
+            disk_path,
+            org,
+            "member",
+            m.ext,
+            m.size,
+            m.mtime_ns,
+            m.sha256,
+            ident_id,
+            m.outcome,
+            m.message,
+            m.container,
+            m.container_message,
+        )
+
+    # -- rows --------------------------------------------------------------------------------
+    def _settle_entry(self, entry: Entry) -> None:
+        self._add_row(_Pending(entry, outcome=entry.outcome or "ok", message=entry.message))
+
+    def _add_row(
+        self, p: _Pending, container: tuple[str | None, str | None] = (None, None)
+    ) -> None:
+        e = p.entry
+        self.rows.append(
+            (
+                self.scan_id,
+                e.rel,
+                None,
+                None,
+                P.org_of(e.rel, self.org_depth),
+                e.kind,
+                P.extension(e.rel) if e.kind == "file" else "",
+                e.size,
+                e.mtime_ns,
+                p.sha256,
+                p.ident_id,
+                p.outcome,
+                p.message,
+                container[0],
+                container[1],
+            )
+        )
+        self._advance(1, e.size or 0)
+
+    def _advance(self, files: int, nbytes: int) -> None:
+        if self.progress is not None:
+            self.progress.advance(files, nbytes)
+
+    def _flush(self, force: bool = False) -> None:
+        if not self.rows and not force:
+            return
+        if (
+            not force
+            and len(self.rows) < FLUSH_ROWS
+            and time.monotonic() - self.last_flush < FLUSH_SECONDS
+        ):
+            return
+        db = self.catalog.db
+        self.catalog.insert_files(self.rows)
+        self.rows.clear()
+        db.execute("COMMIT")
+        db.execute("BEGIN IMMEDIATE")
+        self.last_flush = time.monotonic()
+
+    def _abs(self, rel: bytes) -> bytes:
+        return os.path.join(self.root, rel)
+
+    # -- summary -----------------------------------------------------------------------------
+    def _summary(self, seconds: float, resumed: bool) -> dict[str, Any]:
+        c = self.counters
+        counts = self.catalog.outcome_counts(self.scan_id)
+        summary: dict[str, Any] = {
+            "outcomes": counts["outcome"],
+            "outcome_bytes": counts["outcome_bytes"],
+            "containers": counts["container"],
+            "entries": counts.get("where", {}),
+            "excluded": self.walk_stats.excluded,
+            "this_run": {
+                "seconds": round(seconds, 3),
+                "resumed": resumed,
+                "walked": c.walked,
+                "skipped_already_recorded": c.resumed_skip,
+                "reused_unchanged": c.reused,
+                "hashed": c.hashed,
+                "bytes_read": c.bytes_read,
+                "identified": c.identified,
+                "identification_cache_hits": c.ident_cached,
+                "containers_expanded": c.containers,
+                "members": c.members,
+            },
+        }
+        if self.base_id is not None:
+            summary["changes_since"] = {
+                "scan": self.base_id,
+                **self.catalog.diff_counts(self.base_id, self.scan_id),
+            }
+        return summary
+
+
+def _take(it: Iterator[Entry], n: int) -> list[Entry]:
+    out: list[Entry] = []
+    for item in it:
+        out.append(item)
+        if len(out) >= n:
+            break
+    return out

@@ -1,0 +1,48 @@
+"""Work done in the worker processes: hashing, identification, container expansion.
+
+Each worker process holds one reused Siegfried scanner. Only the coordinator writes the catalog.
+"""
+
+from __future__ import annotations
+
+import signal
+from typing import Any
+
+from .containers import ContainerResult, Limits, expand
+from .fixity import HashResult, sha256_file
+from .identify import Identifier
+
+_identifier: Identifier | None = None
+_limits = Limits()
+
+
+def init(limits: Limits) -> None:
+    """Pool initializer: the coordinator handles Ctrl-C; workers get their scanner."""
+    global _identifier, _limits
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _identifier = Identifier()
+    _limits = limits
+
+
+def _ident() -> Identifier:
+    global _identifier
+    if _identifier is None:
+        _identifier = Identifier()
+    return _identifier
+
+
+def hash_files(items: list[tuple[bytes, int | None, int | None]]) -> list[HashResult]:
+    return [sha256_file(path, size, mtime) for path, size, mtime in items]
+
+
+def identify_files(paths: list[bytes]) -> list[dict[str, Any]]:
+    return _ident().identify(paths)
+
+
+def expand_container(abs_path: bytes, rel_path: bytes, puid: str) -> ContainerResult:
+    try:
+        return expand(abs_path, rel_path, puid, _ident(), _limits)
+    except OSError as exc:
+        return ContainerResult("error", f"cannot read container: {exc.strerror or exc}")
+    except Exception as exc:
+        return ContainerResult("error", f"{type(exc).__name__}: {exc}")

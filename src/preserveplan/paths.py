@@ -1,0 +1,69 @@
+"""Paths as bytes: any name on disk round-trips, including newlines and bytes that are not UTF-8.
+
+The catalog stores every path as the raw bytes the file system gave us. These helpers turn them
+into text for people (escaped, one line) and for machines (lossless, via ``surrogateescape``).
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+
+MEMBER_SEP = b"!/"
+
+
+def to_text(path: bytes) -> str:
+    """Lossless text form (undecodable bytes become lone surrogates, as ``os.fsdecode`` does)."""
+    return path.decode("utf-8", "surrogateescape")
+
+
+def from_text(text: str) -> bytes:
+    """Inverse of :func:`to_text`."""
+    return text.encode("utf-8", "surrogateescape")
+
+
+def is_clean_utf8(path: bytes) -> bool:
+    """True if the bytes are valid UTF-8 (so plain JSON/CSV can carry them without tricks)."""
+    try:
+        path.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def b64(path: bytes) -> str:
+    return base64.b64encode(path).decode("ascii")
+
+
+def for_display(path: bytes | str) -> str:
+    """One printable line: invalid bytes as ``\\xff``, control characters escaped."""
+    text = path.decode("utf-8", "backslashreplace") if isinstance(path, bytes) else path
+    text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    out = []
+    for ch in text:
+        if ch == "\\" or ch.isprintable() or ch == " ":
+            out.append(ch)
+        else:
+            out.append(ch.encode("unicode_escape").decode("ascii"))
+    return "".join(out)
+
+
+def extension(name: bytes) -> str:
+    """Lower-case extension without the dot, as text ('' if none). Used as a cache key part."""
+    base = name.rsplit(b"/", 1)[-1]
+    if b"." not in base:  # like Go's filepath.Ext, which Siegfried uses
+        return ""
+    ext = base.rsplit(b".", 1)[-1]
+    return ext.decode("utf-8", "replace").lower()
+
+
+def org_of(relpath: bytes, depth: int = 1) -> str:
+    """Organisation key: the first ``depth`` folders of a relative path ('' for files at the root)."""
+    parts = relpath.split(b"/")
+    if len(parts) <= 1 or depth <= 0:
+        return ""
+    return to_text(b"/".join(parts[: min(depth, len(parts) - 1)]))
+
+
+def join(root: bytes, rel: bytes) -> bytes:
+    return os.path.join(root, rel) if rel else root
