@@ -421,9 +421,10 @@ class Catalog:
     ) -> int:
         """Store an identification (or return the id of the equal one already stored)."""
         values = [ident.get(c) for c in IDENT_COLUMNS]
+        marks = ",".join("?" * len(IDENT_COLUMNS))
         self.db.execute(
             f"""INSERT OR IGNORE INTO identifications (sha256, ext, signature_key,
-                {", ".join(IDENT_COLUMNS)}) VALUES (?, ?, ?, {",".join("?" * len(IDENT_COLUMNS))})""",
+                {", ".join(IDENT_COLUMNS)}) VALUES (?, ?, ?, {marks})""",
             (sha256, ext, signature_key, *values),
         )
         found = self.find_identification(sha256, ext, signature_key)

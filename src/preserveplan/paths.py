@@ -58,7 +58,7 @@ def extension(name: bytes) -> str:
 
 
 def org_of(relpath: bytes, depth: int = 1) -> str:
-    """Organisation key: the first ``depth`` folders of a relative path ('' for files at the root)."""
+    """Organisation key: the first ``depth`` folders of a path ('' for files at the root)."""
     parts = relpath.split(b"/")
     if len(parts) <= 1 or depth <= 0:
         return ""

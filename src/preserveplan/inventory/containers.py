@@ -9,6 +9,7 @@ expansion and is recorded as a finding on the container, never a crash.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tempfile
@@ -116,6 +117,9 @@ def expand(
         result.status, result.message = _expand(
             abs_path, rel_path, puid, 1, result.members, budget, identifier, tmp
         )
+    locked = sum(1 for m in result.members if m.outcome == "encrypted")
+    if locked and result.status == "expanded":
+        result.status, result.message = "encrypted", f"{locked} encrypted member(s) not readable"
     return result
 
 
@@ -282,7 +286,10 @@ def _flush(
         if puid in CONTAINER_PUIDS:
             if depth >= budget.limits.max_depth:
                 member.container = "limit"
-                member.container_message = f"nested deeper than {budget.limits.max_depth} levels: not expanded (zip-bomb limit)"
+                member.container_message = (
+                    f"nested deeper than {budget.limits.max_depth} levels: "
+                    "not expanded (zip-bomb limit)"
+                )
             else:
                 status, message = _expand(
                     os.fsencode(tmp_file),
@@ -300,10 +307,8 @@ def _flush(
 
 
 def _remove(path: str) -> None:
-    try:
+    with contextlib.suppress(FileNotFoundError):
         os.unlink(path)
-    except FileNotFoundError:
-        pass
 
 
 def _archive_message(exc: Exception) -> str:

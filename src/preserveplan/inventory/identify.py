@@ -68,9 +68,10 @@ class Identifier:
                 os.symlink(path, link)
                 links.append(link)
                 names.append(link)
+        files: list[Any]
         try:
             try:
-                files = self.scanner.identify_many(names)["files"]
+                files = list(self.scanner.identify_many(names)["files"])
             except Exception:  # a batch-level Go error: isolate the file that caused it
                 files = [self._one(n) for n in names]
         finally:
@@ -78,9 +79,9 @@ class Identifier:
                 os.unlink(link)
         return [summarise(f) for f in files]
 
-    def _one(self, name: str) -> dict[str, Any]:
+    def _one(self, name: str) -> Any:
         try:
-            return dict(self.scanner.identify_many([name])["files"][0])
+            return self.scanner.identify_many([name])["files"][0]
         except Exception as exc:
             return {"errors": f"{type(exc).__name__}: {exc}", "matches": []}
 
@@ -97,7 +98,7 @@ class Identifier:
             self._tmp = None
 
 
-def summarise(result: dict[str, Any]) -> dict[str, Any]:
+def summarise(result: Any) -> dict[str, Any]:
     """Turn one Siegfried file record into the catalog's identification fields."""
     matches = [
         {
