@@ -157,6 +157,9 @@ def run(cmd: Sequence[str], what: str, timeout: float = 120) -> str:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.communicate()
             raise BuildError(f"timed out after {timeout:.0f} s: {what}") from None
+        except BaseException:  # e.g. Ctrl-C: the child is in its own session, so stop it too
+            os.killpg(proc.pid, signal.SIGKILL)
+            raise
     if proc.returncode != 0:
         tail = err.decode("utf-8", "replace").strip()[-800:]
         raise BuildError(f"failed to {what} (exit status {proc.returncode}):\n{tail}")
@@ -1135,16 +1138,15 @@ def audio_args(b: Builder, rng: random.Random, wav: bool) -> list[str]:
 
 def add_utbildning(b: Builder, m: Municipality) -> None:
     rng = b.rng
-    folder = f"{m.name}/Barn- och utbildning/Elevakter"
     for _ in range(rng.randint(2, 3)):
         first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
-        born = rng.randint(1988, 2010)
+        born = rng.randint(1988, 2006)
         year = born + 16
-        fmt = text_format(b, m, min(year, 2022))
+        folder = f"{m.name}/Barn- och utbildning/Elevakter/Avgångsår {year}"
         b.office(
-            f"{folder}/Elevakt {last} {first} {born}.{fmt}",
+            f"{folder}/Elevakt {last} {first} {born}.{text_format(b, m, year)}",
             "writer",
-            report_html(rng, m, f"Elevakt – {first} {last}", min(year, 2022)),
+            report_html(rng, m, f"Elevakt – {first} {last}", year),
         )
         if rng.random() < 0.7:
             scan = scanned_page(rng, (rng.randint(500, 700), rng.randint(700, 900)))
@@ -1152,7 +1154,7 @@ def add_utbildning(b: Builder, m: Municipality) -> None:
     year = rng.randint(2012, 2022)
     name = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
     b.office(
-        f"{folder}/Åtgärdsprogram {name} {year}.rtf",
+        f"{m.name}/Barn- och utbildning/Elevhälsa/Åtgärdsprogram {name} {year}.rtf",
         "writer",
         report_html(rng, m, f"Åtgärdsprogram {name}", year),
     )
@@ -1190,7 +1192,7 @@ def add_bygglov(b: Builder, m: Municipality) -> None:
         site = map_image(rng, (rng.randint(400, 600), rng.randint(300, 450)))
         b.data(
             f"{m.name}/Bygglov/Ritningar/Situationsplan {place} {rng.randint(1, 30)}"
-            f":{rng.randint(1, 200)}.pdf",
+            f"-{rng.randint(1, 200)}.pdf",
             image_bytes(site, "PDF", resolution=100.0),
         )
     for _ in range(rng.randint(2, 3)):
@@ -1739,7 +1741,7 @@ def add_problem_files(b: Builder, minutes: Sequence[Path]) -> None:
         report_html(rng, MUNICIPALITIES[0], "Avtal om hemtjänst", 2014),
         fmt="docx",
     )
-    b.data("Borlänge/Kommunstyrelsen/Protokoll/Protokoll KS 2020-12-14.pdf", b"")
+    b.data("Borlänge/Kommunstyrelsen/Protokoll/2020/Protokoll KS 2020-12-14.pdf", b"")
     b.data("Falun/Diarium/E-post/Nytt textdokument.txt", b"")
     big = jfif_jpeg(photo(rng, (800, 600)), 90, 1)
     b.data("Smedjebacken/Kultur/Fotografier/IMG_2231.JPG", big[: len(big) // 3])
@@ -1769,8 +1771,8 @@ def add_problem_files(b: Builder, minutes: Sequence[Path]) -> None:
 
     long_name = (
         "Yttrande över remiss angående förslag till ändrad detaljplan för del av kvarteret "
-        "Åkerbäret och angränsande mark vid Järnvägsgatan i Domnarvet samt redovisning av "
-        "inkomna synpunkter från sakägare och myndigheter under samrådstiden 2019.docx"
+        "Åkerbäret och angränsande mark vid Järnvägsgatan i Domnarvet samt synpunkter från "
+        "sakägare under samrådstiden 2019.docx"
     )
     b.office(
         f"Borlänge/Bygglov/Ärenden/{long_name}",
@@ -1838,7 +1840,7 @@ def set_mtimes(root: Path, seed: int) -> None:
         rel = path.relative_to(root).as_posix()
         rng = random.Random(f"{seed}:{rel}")
         years = YEAR.findall(rel)
-        year = max(int(years[-1]), 1995) if years else rng.randint(2012, 2023)
+        year = max(max(map(int, years)), 1995) if years else rng.randint(2012, 2023)
         stamp = datetime(year, 1, 1, tzinfo=UTC) + timedelta(
             days=rng.randrange(365), hours=rng.randint(7, 17), minutes=rng.randrange(60)
         )
@@ -1926,7 +1928,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except BuildError as exc:
+    except (BuildError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
