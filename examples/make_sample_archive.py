@@ -112,18 +112,17 @@ def find_tools() -> Tools:
         "ffmpeg": shutil.which("ffmpeg"),
     }
     problems = [
-        f"required tool not found: {name} ({TOOL_HINTS[name][0]}); "
-        f"install it with: {TOOL_HINTS[name][1]}"
+        f"  {name} ({TOOL_HINTS[name][0]}): install it with: {TOOL_HINTS[name][1]}"
         for name, path in found.items()
         if path is None
     ]
     if Image is None:
         problems.append(
-            "required Python package not found: Pillow; install it with: pip install pillow "
+            "  Pillow (Python package): install it with: pip install pillow "
             "(or pip install -e '.[sample]')"
         )
     if problems:
-        raise BuildError("\n".join(problems))
+        raise BuildError("required tools not found:\n" + "\n".join(problems))
     ffmpeg = str(found["ffmpeg"])
     encoders = ffmpeg_encoders(ffmpeg)
     mp3 = next((c for c in ("libmp3lame", "libshine") if c in encoders), None)
@@ -1840,7 +1839,7 @@ def set_mtimes(root: Path, seed: int) -> None:
         rel = path.relative_to(root).as_posix()
         rng = random.Random(f"{seed}:{rel}")
         years = YEAR.findall(rel)
-        year = max(max(map(int, years)), 1995) if years else rng.randint(2012, 2023)
+        year = max(1995, *map(int, years)) if years else rng.randint(2012, 2023)
         stamp = datetime(year, 1, 1, tzinfo=UTC) + timedelta(
             days=rng.randrange(365), hours=rng.randint(7, 17), minutes=rng.randrange(60)
         )
@@ -1889,10 +1888,7 @@ def check_outdir(out: Path, force: bool) -> None:
     if not out.exists() or not any(out.iterdir()):
         return
     if not force:
-        raise UsageError(
-            f"OUTDIR is not empty: {out}\nRefusing to overwrite it; "
-            "pass --force to delete and rebuild it."
-        )
+        raise UsageError(f"OUTDIR is not empty: {out} (pass --force to delete and rebuild it)")
     if out == Path(out.anchor) or out == Path.home() or Path.cwd().is_relative_to(out):
         raise UsageError(
             f"refusing to delete {out} (it is /, your home or contains the current directory)"

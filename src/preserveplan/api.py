@@ -33,19 +33,8 @@ def write_inventory(
     }
     rows = catalog.format_profile(scan_id, by_org=True)
     with atomic_path(written["Format profile (CSV)"]) as tmp, open(tmp, "w", newline="") as fh:
-        writer = csv.DictWriter(
-            fh,
-            fieldnames=[
-                "org",
-                "puid",
-                "format",
-                "version",
-                "mime",
-                "files",
-                "bytes",
-                "in_containers",
-            ],
-        )
+        fields = list(rows[0]) if rows else ["org", "puid", "name", "files", "bytes"]
+        writer = csv.DictWriter(fh, fieldnames=fields)
         writer.writeheader()
         writer.writerows(rows)
     export(catalog, scan_id, "jsonl", written["Inventory (JSON lines)"])

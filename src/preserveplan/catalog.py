@@ -469,7 +469,11 @@ class Catalog:
             (scan_id,),
         ).fetchall()
         keys = ("org", "puid", "format", "version", "mime", "files", "bytes", "in_containers")
-        result = [dict(zip(keys, r, strict=True)) for r in rows]
+        result = []
+        for values in rows:
+            r = dict(zip(keys, values, strict=True))
+            # "name" is the PRONOM format name (the same as "format", kept for readers of both)
+            result.append({"org": r["org"], "puid": r["puid"], "name": r["format"], **r})
         if not by_org:
             for r in result:
                 del r["org"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import sqlite3
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -75,6 +76,13 @@ class Group(click.Group):
             ctx.exit(130)
         except BrokenPipeError:
             ctx.exit(0)
+        except sqlite3.Error as exc:
+            click.echo(f"preserveplan: catalog error: {exc}", err=True)
+            ctx.exit(3)
+        except OSError as exc:
+            where = f" ({exc.filename})" if exc.filename else ""
+            click.echo(f"preserveplan: error: {exc.strerror or exc}{where}", err=True)
+            ctx.exit(1)
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
