@@ -55,7 +55,6 @@ import tarfile
 import tempfile
 import time
 import zipfile
-import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -63,6 +62,8 @@ from email.message import EmailMessage
 from functools import partial
 from html import escape
 from pathlib import Path, PurePosixPath
+
+import libarchive
 
 try:
     from PIL import Image, ImageDraw, features
@@ -712,85 +713,19 @@ def g4_tiff(img: Image.Image) -> bytes:
 # Containers and e-mail
 
 
-def _crc_table() -> tuple[int, ...]:
-    table = []
-    for n in range(256):
-        c = n
-        for _ in range(8):
-            c = (c >> 1) ^ 0xEDB88320 if c & 1 else c >> 1
-        table.append(c)
-    return tuple(table)
-
-
-CRC_TABLE = _crc_table()
-
-
-class ZipCrypto:
-    """Traditional PKWARE encryption (APPNOTE.TXT section 6.1): weak, but common in old ZIPs."""
-
-    def __init__(self, password: bytes) -> None:
-        self.keys = [0x12345678, 0x23456789, 0x34567890]
-        for byte in password:
-            self._update(byte)
-
-    def _update(self, byte: int) -> None:
-        k0, k1, k2 = self.keys
-        k0 = CRC_TABLE[(k0 ^ byte) & 0xFF] ^ (k0 >> 8)
-        k1 = ((k1 + (k0 & 0xFF)) * 134775813 + 1) & 0xFFFFFFFF
-        k2 = CRC_TABLE[(k2 ^ (k1 >> 24)) & 0xFF] ^ (k2 >> 8)
-        self.keys = [k0, k1, k2]
-
-    def encrypt(self, data: bytes) -> bytes:
-        out = bytearray(len(data))
-        for i, byte in enumerate(data):
-            t = (self.keys[2] | 2) & 0xFFFF
-            out[i] = byte ^ (((t * (t ^ 1)) >> 8) & 0xFF)
-            self._update(byte)
-        return bytes(out)
-
-
-def dos_datetime(when: datetime) -> tuple[int, int]:
-    return (
-        (when.hour << 11) | (when.minute << 5) | (when.second // 2),
-        ((when.year - 1980) << 9) | (when.month << 5) | when.day,
-    )
-
-
 def encrypted_zip(
     members: Sequence[tuple[str, bytes]], password: bytes, when: datetime, rng: random.Random
 ) -> bytes:
-    """A deflated ZIP whose members are encrypted with traditional PKWARE encryption."""
-    dos_time, dos_date = dos_datetime(when)
-    body, central = bytearray(), bytearray()
-    for name, data in members:
-        raw_name = name.encode("utf-8")
-        flags = 0x1 if name.isascii() else 0x801  # encrypted (+ UTF-8 name)
-        crc = zlib.crc32(data)
-        packer = zlib.compressobj(9, zlib.DEFLATED, -15)
-        packed = packer.compress(data) + packer.flush()
-        sealed = ZipCrypto(password).encrypt(rng.randbytes(11) + bytes([crc >> 24]) + packed)
-        common = (20, flags, 8, dos_time, dos_date, crc, len(sealed), len(data), len(raw_name))
-        offset = len(body)
-        body += struct.pack("<IHHHHHIIIHH", 0x04034B50, *common, 0) + raw_name + sealed
-        central += (
-            struct.pack(
-                "<IHHHHHHIIIHHHHHII",
-                0x02014B50,
-                0x0314,
-                *common,
-                0,
-                0,
-                0,
-                0,
-                0o100644 << 16,
-                offset,
-            )
-            + raw_name
-        )
-    end = struct.pack(
-        "<IHHHHIIH", 0x06054B50, 0, 0, len(members), len(members), len(central), len(body), 0
-    )
-    return bytes(body + central + end)
+    """A ZIP whose members are encrypted with traditional PKWARE encryption (libarchive)."""
+    del rng  # libarchive draws the encryption header itself
+    with tempfile.TemporaryDirectory() as tmp:
+        target = os.path.join(tmp, "locked.zip")
+        with libarchive.file_writer(
+            target, "zip", options="encryption=zipcrypt", passphrase=password.decode()
+        ) as archive:
+            for name, data in members:
+                archive.add_file_from_memory(name, len(data), data, mtime=when.timestamp())
+        return Path(target).read_bytes()
 
 
 Member = tuple[str, Path | bytes]
@@ -1050,7 +985,7 @@ def text_format(b: Builder, m: Municipality, year: int) -> str:
     if m.suite == "odf":
         return rng.choice(("odt", "odt", "odt", "docx", "rtf"))
     if year <= 2016 or (m.suite == "ms" and year <= 2018 and rng.random() < 0.6):
-        return rng.choice(("doc", "doc", "doc", "rtf"))
+        return rng.choice(("doc", "doc", "doc", "doc", "rtf"))
     return rng.choice(("docx", "docx", "docx", "doc", "odt" if m.suite == "mixed" else "docx"))
 
 
@@ -1121,7 +1056,7 @@ def add_kommunfullmaktige(b: Builder, m: Municipality) -> list[Path]:
     folder = f"{m.name}/Kommunfullmäktige/Ljudupptagningar"
     for year in sorted(rng.sample(range(2016, 2023), rng.randint(1, 2))):
         day = meeting_dates(rng, year, 1)[0]
-        wav = rng.random() < 0.4
+        wav = year <= 2018  # older recordings were kept as WAV
         name = f"KF-sammanträde {day} del {rng.randint(1, 3)}.{'wav' if wav else 'mp3'}"
         b.ffmpeg(f"{folder}/{name}", audio_args(b, rng, wav))
     return made
@@ -1834,7 +1769,10 @@ YEAR = re.compile(r"(?<!\d)(19[2-9]\d|20[0-2]\d)(?!\d)")
 
 
 def set_mtimes(root: Path, seed: int) -> None:
-    """Give every file a plausible, seeded modification time in the year its path names."""
+    """Give every file a plausible, seeded modification time in the year its path names.
+
+    Each folder then gets the newest time found inside it, so the whole tree is reproducible.
+    """
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         rel = path.relative_to(root).as_posix()
         rng = random.Random(f"{seed}:{rel}")
@@ -1844,6 +1782,11 @@ def set_mtimes(root: Path, seed: int) -> None:
             days=rng.randrange(365), hours=rng.randint(7, 17), minutes=rng.randrange(60)
         )
         os.utime(path, (stamp.timestamp(), stamp.timestamp()))
+    folders = sorted((p for p in root.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts))
+    for folder in [*folders, root]:
+        newest = max((child.stat().st_mtime for child in folder.iterdir()), default=0.0)
+        if newest:
+            os.utime(folder, (newest, newest))
 
 
 def build(out: Path, seed: int, tools: Tools) -> tuple[int, int]:

@@ -1,0 +1,80 @@
+"""The bundled sample archive: built with real tools, then the main job runs on it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from preserveplan.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+TOOLS = ("soffice", "gs", "ffmpeg")
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    missing = [t for t in TOOLS if shutil.which(t) is None]
+    if missing:
+        pytest.skip(f"sample archive needs {', '.join(missing)} (./setup.sh installs them)")
+    out = tmp_path_factory.mktemp("sample") / "sample-archive"
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "examples" / "make_sample_archive.py"), str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
+@pytest.mark.slow
+def test_main_job_on_the_sample_archive(sample: Path, tmp_path: Path) -> None:
+    db = tmp_path / "c.db"
+    result = CliRunner().invoke(
+        main, ["run", "-q", "--json", "--db", str(db), "--out", str(tmp_path / "r"), str(sample)]
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    summary = report["scan"]["summary"]
+    on_disk = sum(1 for p in sample.rglob("*") if p.is_file())
+    assert summary["entries"]["on_disk"] == on_disk
+    assert summary["entries"]["members"] > 0
+    outcomes = summary["outcomes"]
+    assert outcomes["empty"] >= 2  # zero-byte files
+    assert outcomes["encrypted"] >= 1  # members of the password-protected ZIP
+    assert outcomes.get("identify_error", 0) >= 1  # the truncated DOCX
+    puids = {r["puid"] for r in report["profile"]}
+    for expected in (
+        "fmt/40",
+        "fmt/412",
+        "fmt/61",
+        "fmt/214",
+        "fmt/126",
+        "fmt/215",
+        "fmt/477",
+        "fmt/353",
+        "fmt/134",
+        "fmt/141",
+        "x-fmt/263",
+        "x-fmt/265",
+        "fmt/101",
+        "x-fmt/18",
+        "fmt/950",
+    ):
+        assert expected in puids, expected
+    lines = (tmp_path / "r" / f"scan-{report['scan']['scan_id']}-inventory.jsonl").read_text()
+    recs = [json.loads(line) for line in lines.splitlines()]
+    assert {r["org"] for r in recs if r["parent"] is None} >= {
+        "Säter",
+        "Borlänge",
+        "Falun",
+        "Ludvika",
+    }
+    mismatched = [r for r in recs if "extension mismatch" in (r["warning"] or "")]
+    assert len(mismatched) >= 3  # PNG as .jpg, DOCX as .doc, PDF as .txt
