@@ -274,7 +274,7 @@ def run(archive: str, out_dir: str, **opts: Any) -> None:
     if len(profile) > 25:
         click.echo(f"… and {len(profile) - 25} more formats (preserveplan formats)")
     click.echo()
-    click.echo(f"Catalog: {Catalog(opts['db']).path.resolve()}")
+    click.echo(f"Catalog: {Path(opts['db'] or default_db_path()).resolve()}")
     for kind, path in written.items():
         click.echo(f"{kind}: {Path(path).resolve()}")
 
