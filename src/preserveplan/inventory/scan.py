@@ -11,8 +11,9 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from typing import Any, Protocol
@@ -59,6 +60,17 @@ class _Pending:
     message: str | None = None
     ident_id: int | None = None
     ident_errors: str | None = None
+
+
+@dataclass
+class _Task:
+    """Work sent to the pool, kept so that it can be sent again if a worker process dies."""
+
+    kind: str  # hash | ident | container
+    payload: Any
+    fn: Callable[..., Any]
+    args: tuple[Any, ...]
+    attempt: int = 0
 
 
 @dataclass
@@ -174,7 +186,8 @@ class _Scan:
         self.hash_queue: list[_Pending] = []
         self.hash_queue_bytes = 0
         self.ident_queue: list[tuple[str, str]] = []
-        self.in_flight: dict[Future[Any], tuple[str, Any]] = {}
+        self.in_flight: dict[Future[Any], _Task] = {}
+        self.worker_restarts = 0
         self.last_flush = time.monotonic()
 
     # -- setup -------------------------------------------------------------------------------
@@ -244,16 +257,13 @@ class _Scan:
 
     # -- the pipeline ------------------------------------------------------------------------
     def _pipeline(self) -> None:
-        ctx = get_context("forkserver")
         max_in_flight = self.workers * 3
         walker = walk(
             self.root, exclude=self.exclude, follow_symlinks=self.follow, stats=self.walk_stats
         )
         exhausted = False
-        with ProcessPoolExecutor(
-            self.workers, mp_context=ctx, initializer=worker.init, initargs=(self.limits,)
-        ) as pool:
-            self.pool = pool
+        self.pool = self._new_pool()
+        try:
             while True:
                 while not exhausted and len(self.in_flight) < max_in_flight:
                     chunk = _take(walker, WALK_CHUNK)
@@ -274,9 +284,63 @@ class _Scan:
                     continue
                 done, _ = wait(list(self.in_flight), timeout=1.0, return_when=FIRST_COMPLETED)
                 for fut in done:
-                    kind, payload = self.in_flight.pop(fut)
-                    getattr(self, f"_done_{kind}")(fut.result(), payload)
+                    task = self.in_flight.pop(fut, None)
+                    if task is None:
+                        continue
+                    try:
+                        result = fut.result()
+                    except BrokenProcessPool:
+                        self._recover([task])
+                        continue
+                    getattr(self, f"_done_{task.kind}")(result, task.payload)
                 self._flush()
+        finally:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            self.workers,
+            mp_context=get_context("forkserver"),
+            initializer=worker.init,
+            initargs=(self.limits,),
+        )
+
+    def _submit(self, task: _Task) -> None:
+        self.in_flight[self.pool.submit(task.fn, *task.args)] = task
+
+    def _recover(self, failed: list[_Task]) -> None:
+        """A worker process died (crash, out of memory, killed): start a new pool and send the
+        lost work again, one file per task, so that a file that kills workers is isolated and
+        recorded (outcome ``worker_crash``) after its second try."""
+        failed += list(self.in_flight.values())  # every task of a broken pool is lost
+        self.in_flight.clear()
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        self.pool = self._new_pool()
+        self.worker_restarts += 1
+        for task in failed:
+            if task.kind == "hash" and len(task.payload) > 1:
+                for pending, item in zip(task.payload, task.args[0], strict=True):
+                    self._submit(_Task("hash", [pending], task.fn, ([item],), 1))
+            elif task.kind == "ident" and len(task.payload) > 1:
+                for key, path in zip(task.payload, task.args[0], strict=True):
+                    self._submit(_Task("ident", [key], task.fn, ([path],), 1))
+            elif task.attempt < 1:
+                self._submit(_Task(task.kind, task.payload, task.fn, task.args, task.attempt + 1))
+            else:
+                self._crashed(task)
+
+    def _crashed(self, task: _Task) -> None:
+        message = "the worker process died twice while reading this file (crash or killed)"
+        if task.kind == "hash":
+            for pending in task.payload:
+                pending.outcome, pending.message = "worker_crash", message
+                self._add_row(pending)
+        elif task.kind == "ident":
+            for pending in self.waiting.pop(task.payload[0], []):
+                pending.outcome, pending.message = "worker_crash", message
+                self._add_row(pending)
+        else:
+            self._add_row(task.payload, container=("error", message))
 
     def _triage(self, chunk: list[Entry]) -> None:
         """Settle what needs no reading; queue the rest for hashing."""
@@ -337,8 +401,7 @@ class _Scan:
             del queue[:count]
             self.hash_queue_bytes -= nbytes
             items = [(self._abs(p.entry.rel), p.entry.size, p.entry.mtime_ns) for p in batch]
-            fut = self.pool.submit(worker.hash_files, items)
-            self.in_flight[fut] = ("hash", batch)
+            self._submit(_Task("hash", batch, worker.hash_files, (items,)))
 
     def _done_hash(self, results: list[HashResult], batch: list[_Pending]) -> None:
         for pending, res in zip(batch, results, strict=True):
@@ -374,8 +437,7 @@ class _Scan:
             keys = self.ident_queue[:IDENT_BATCH]
             del self.ident_queue[:IDENT_BATCH]
             paths = [self._abs(self.waiting[k][0].entry.rel) for k in keys]
-            fut = self.pool.submit(worker.identify_files, paths)
-            self.in_flight[fut] = ("ident", keys)
+            self._submit(_Task("ident", keys, worker.identify_files, (paths,)))
 
     def _done_ident(self, results: list[dict[str, Any]], keys: list[tuple[str, str]]) -> None:
         for key, ident in zip(keys, results, strict=True):
@@ -426,10 +488,8 @@ class _Scan:
         if errors and pending.outcome == "ok":
             pending.outcome, pending.message = "identify_error", errors
         if puid in CONTAINER_PUIDS:
-            fut = self.pool.submit(
-                worker.expand_container, self._abs(pending.entry.rel), pending.entry.rel, puid
-            )
-            self.in_flight[fut] = ("container", pending)
+            args = (self._abs(pending.entry.rel), pending.entry.rel, puid)
+            self._submit(_Task("container", pending, worker.expand_container, args))
             return
         self._add_row(pending)
 
@@ -538,6 +598,7 @@ class _Scan:
                 "identification_cache_hits": c.ident_cached,
                 "containers_expanded": c.containers,
                 "members": c.members,
+                "worker_restarts": self.worker_restarts,
             },
         }
         if self.base_id is not None:
