@@ -14,7 +14,7 @@ from util import pdf_bytes, png_bytes
 
 from preserveplan import Catalog, scan
 from preserveplan.inventory import scan as scan_module
-from preserveplan.versions import engine_info
+from preserveplan.versions import probe_engine
 
 
 @pytest.fixture
@@ -107,8 +107,8 @@ def test_new_signatures_reuse_nothing_and_drift_shows(
     )
     con.commit()
     con.close()
-    upgraded = dataclasses.replace(engine_info(), signature_created="2099-01-01T00:00:00Z")
-    monkeypatch.setattr(scan_module, "engine_info", lambda: upgraded)
+    upgraded = dataclasses.replace(probe_engine(), signature_created="2099-01-01T00:00:00Z")
+    monkeypatch.setattr(scan_module, "engine_info", lambda *_: upgraded)
     [second] = scan(tree, db=db, workers=2)
     run = second.summary["this_run"]
     assert run["hashed"] == 0  # checksums of unchanged files are still reused

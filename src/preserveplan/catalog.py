@@ -34,6 +34,11 @@ SCHEMA_VERSION = 1
 # append a new one. The catalog must keep working for years.
 MIGRATIONS: list[str] = [
     """
+    CREATE TABLE meta (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+
     CREATE TABLE scans (
         id                   INTEGER PRIMARY KEY,
         root                 TEXT NOT NULL,
@@ -263,6 +268,20 @@ class Catalog:
                 raise
             self.db.execute("COMMIT")
 
+    # -- meta --------------------------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return str(row[0]) if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        if self.readonly:
+            return
+        self.db.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
     # -- scans -------------------------------------------------------------------------------
     def create_scan(
         self,
@@ -403,33 +422,38 @@ class Catalog:
         )
 
     # -- identifications ---------------------------------------------------------------------
-    def find_identification(self, sha256: str, ext: str, signature_key: str) -> int | None:
-        row = self.db.execute(
-            "SELECT id FROM identifications WHERE sha256 = ? AND ext = ? AND signature_key = ?",
-            (sha256, ext, signature_key),
-        ).fetchone()
-        return int(row[0]) if row else None
+    def find_identifications(
+        self, keys: Sequence[tuple[str, str]], signature_key: str
+    ) -> dict[tuple[str, str], tuple[int, str, str | None]]:
+        """Known identifications of (SHA-256, extension) keys: key -> (id, PUID, errors)."""
+        wanted = set(keys)
+        found: dict[tuple[str, str], tuple[int, str, str | None]] = {}
+        shas = sorted({sha for sha, _ in wanted})
+        for chunk in _chunks(shas, 500):
+            marks = ",".join("?" * len(chunk))
+            for sha, ext, ident_id, puid, errors in self.db.execute(
+                f"""SELECT sha256, ext, id, COALESCE(puid, ''), errors FROM identifications
+                    WHERE signature_key = ? AND sha256 IN ({marks})""",
+                (signature_key, *chunk),
+            ):
+                if (sha, ext) in wanted:
+                    found[(sha, ext)] = (ident_id, puid, errors)
+        return found
 
-    def identification_signature(self, ident_id: int) -> str | None:
-        row = self.db.execute(
-            "SELECT signature_key FROM identifications WHERE id = ?", (ident_id,)
-        ).fetchone()
-        return str(row[0]) if row else None
-
-    def add_identification(
-        self, sha256: str, ext: str, signature_key: str, ident: dict[str, Any]
-    ) -> int:
-        """Store an identification (or return the id of the equal one already stored)."""
-        values = [ident.get(c) for c in IDENT_COLUMNS]
+    def add_identifications(
+        self, items: Sequence[tuple[str, str, dict[str, Any]]], signature_key: str
+    ) -> dict[tuple[str, str], tuple[int, str, str | None]]:
+        """Store identifications (sha256, ext, fields); returns them as find_identifications."""
         marks = ",".join("?" * len(IDENT_COLUMNS))
-        self.db.execute(
+        self.db.executemany(
             f"""INSERT OR IGNORE INTO identifications (sha256, ext, signature_key,
                 {", ".join(IDENT_COLUMNS)}) VALUES (?, ?, ?, {marks})""",
-            (sha256, ext, signature_key, *values),
+            [
+                (sha, ext, signature_key, *(ident.get(c) for c in IDENT_COLUMNS))
+                for sha, ext, ident in items
+            ],
         )
-        found = self.find_identification(sha256, ext, signature_key)
-        assert found is not None
-        return found
+        return self.find_identifications([(sha, ext) for sha, ext, _ in items], signature_key)
 
     # -- reading -----------------------------------------------------------------------------
     def outcome_counts(self, scan_id: int) -> dict[str, dict[str, int]]:
@@ -584,7 +608,7 @@ def _scan_record(row: Sequence[Any]) -> ScanRecord:
     return ScanRecord(*values)
 
 
-def _chunks(items: Sequence[bytes], size: int) -> Iterator[Sequence[bytes]]:
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 

@@ -24,13 +24,13 @@ from .errors import PreserveplanError
 from .export import FORMATS
 from .inventory.containers import Limits
 from .progress import ScanProgress
-from .versions import __version__, engine_info
+from .versions import __version__, probe_engine
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _version_text() -> str:
-    info = engine_info()
+    info = probe_engine()
     return (
         f"preserveplan {__version__}\n"
         f"pygfried {info.pygfried}\n"

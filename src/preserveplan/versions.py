@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import functools
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import tempfile
 from dataclasses import asdict, dataclass
 from importlib import metadata
+from typing import Protocol
 
 __version__ = "0.1.0"
 
@@ -28,12 +35,22 @@ class EngineInfo:
         return asdict(self)
 
 
-@functools.cache
-def engine_info() -> EngineInfo:
-    """Read the versions from the installed pygfried (identifies one tiny in-memory probe)."""
-    import os
-    import tempfile
+class MetaStore(Protocol):
+    def get_meta(self, key: str) -> str | None: ...
+    def set_meta(self, key: str, value: str) -> None: ...
 
+
+def engine_fingerprint() -> str:
+    """Changes whenever the installed pygfried (and so its embedded signatures) changes."""
+    spec = importlib.util.find_spec("pygfried")
+    origin = spec.origin if spec and spec.origin else ""
+    st = os.stat(origin) if origin else None
+    stamp = f"{st.st_size}:{st.st_mtime_ns}" if st else "?"
+    return f"pygfried {metadata.version('pygfried')} {origin}:{stamp}"
+
+
+def probe_engine() -> EngineInfo:
+    """Ask pygfried itself (identifies one tiny temporary file; loads the signatures)."""
     import pygfried
 
     with tempfile.NamedTemporaryFile(suffix=".txt", delete=False) as tmp:
@@ -50,3 +67,40 @@ def engine_info() -> EngineInfo:
         signature=f"{result.get('signature', '')} ({details})",
         signature_created=str(result.get("created", "")),
     )
+
+
+@functools.cache
+def _probe_in_subprocess(fingerprint: str) -> EngineInfo:
+    """Probe in a short-lived process: loading the signatures costs ~70 MB that the
+    coordinator of a scan does not otherwise need."""
+    try:
+        out = subprocess.run(
+            [sys.executable, "-m", "preserveplan.versions"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+        ).stdout
+        return EngineInfo(**json.loads(out))
+    except (OSError, subprocess.SubprocessError, ValueError, TypeError):
+        return probe_engine()  # e.g. no usable sys.executable: probe here instead
+
+
+def engine_info(store: MetaStore | None = None) -> EngineInfo:
+    """The engine's versions, cached in ``store`` (the catalog) per installed pygfried."""
+    fingerprint = engine_fingerprint()
+    key = f"engine {fingerprint}"
+    if store is not None:
+        cached = store.get_meta(key)
+        if cached:
+            info = EngineInfo(**json.loads(cached))
+            if info.preserveplan == __version__:
+                return info
+    info = _probe_in_subprocess(fingerprint)
+    if store is not None:
+        store.set_meta(key, json.dumps(info.as_dict()))
+    return info
+
+
+if __name__ == "__main__":
+    print(json.dumps(probe_engine().as_dict()))

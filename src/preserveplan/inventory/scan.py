@@ -23,14 +23,14 @@ from ..catalog import Catalog, PriorFile
 from ..errors import UsageError
 from ..versions import engine_info
 from . import worker
-from .containers import ContainerResult, Limits, Member
+from .containers import ContainerResult, Limits
 from .fixity import HashResult
 from .identify import CONTAINER_PUIDS, is_io_error
 from .walk import Entry, WalkStats, walk
 
-HASH_BATCH_FILES = 64
+HASH_BATCH_FILES = 128
 HASH_BATCH_BYTES = 64 * 1024**2
-IDENT_BATCH = 48
+IDENT_BATCH = 64
 WALK_CHUNK = 512
 FLUSH_ROWS = 1000
 FLUSH_SECONDS = 1.0
@@ -170,7 +170,7 @@ class _Scan:
         self.org_depth = org_depth
         self.limits = limits
         self.progress = progress
-        self.engine = engine_info()
+        self.engine = engine_info(catalog)
         self.sigkey = self.engine.signature_key
         self.options: dict[str, Any] = {
             "exclude": sorted(self.exclude),
@@ -188,6 +188,7 @@ class _Scan:
         self.ident_queue: list[tuple[str, str]] = []
         self.in_flight: dict[Future[Any], _Task] = {}
         self.worker_restarts = 0
+        self.pool: ProcessPoolExecutor | None = None
         self.last_flush = time.monotonic()
 
     # -- setup -------------------------------------------------------------------------------
@@ -262,7 +263,6 @@ class _Scan:
             self.root, exclude=self.exclude, follow_symlinks=self.follow, stats=self.walk_stats
         )
         exhausted = False
-        self.pool = self._new_pool()
         try:
             while True:
                 while not exhausted and len(self.in_flight) < max_in_flight:
@@ -295,7 +295,8 @@ class _Scan:
                     getattr(self, f"_done_{task.kind}")(result, task.payload)
                 self._flush()
         finally:
-            self.pool.shutdown(wait=True, cancel_futures=True)
+            if self.pool is not None:
+                self.pool.shutdown(wait=True, cancel_futures=True)
 
     def _new_pool(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
@@ -306,6 +307,8 @@ class _Scan:
         )
 
     def _submit(self, task: _Task) -> None:
+        if self.pool is None:  # started on first use: a rescan with nothing to read needs none
+            self.pool = self._new_pool()
         self.in_flight[self.pool.submit(task.fn, *task.args)] = task
 
     def _recover(self, failed: list[_Task]) -> None:
@@ -314,8 +317,9 @@ class _Scan:
         recorded (outcome ``worker_crash``) after its second try."""
         failed += list(self.in_flight.values())  # every task of a broken pool is lost
         self.in_flight.clear()
-        self.pool.shutdown(wait=False, cancel_futures=True)
-        self.pool = self._new_pool()
+        if self.pool is not None:
+            self.pool.shutdown(wait=False, cancel_futures=True)
+        self.pool = None
         self.worker_restarts += 1
         for task in failed:
             if task.kind == "hash" and len(task.payload) > 1:
@@ -382,7 +386,7 @@ class _Scan:
             self._add_row(pending, container=(old.container, old.container_message))
             return True
         # New signatures: reuse the checksum, identify again (through the cache).
-        self._route_hashed(pending)
+        self._route_hashed([pending])
         return True
 
     def _submit_hashes(self, final: bool) -> None:
@@ -404,6 +408,7 @@ class _Scan:
             self._submit(_Task("hash", batch, worker.hash_files, (items,)))
 
     def _done_hash(self, results: list[HashResult], batch: list[_Pending]) -> None:
+        hashed = []
         for pending, res in zip(batch, results, strict=True):
             self.counters.hashed += 1
             self.counters.bytes_read += res.size or 0
@@ -412,25 +417,30 @@ class _Scan:
             pending.sha256, pending.outcome, pending.message = res.sha256, res.outcome, res.message
             if res.sha256 is None or res.outcome not in ("ok", "empty", "changed"):
                 self._add_row(pending)
-                continue
-            self._route_hashed(pending)
+            else:
+                hashed.append(pending)
+        self._route_hashed(hashed)
 
-    def _route_hashed(self, pending: _Pending) -> None:
+    def _route_hashed(self, batch: list[_Pending]) -> None:
         """Settle from the identification cache, or queue one identification per content."""
-        assert pending.sha256 is not None
-        key = (pending.sha256, P.extension(pending.entry.rel))
-        if key in self.waiting:
-            self.waiting[key].append(pending)
-            self.counters.ident_cached += 1
+        if not batch:
             return
-        found = self.catalog.find_identification(key[0], key[1], self.sigkey)
-        if found is not None:
-            self.counters.ident_cached += 1
-            pending.ident_id = found
-            self._identified(pending, self._ident_puid(found), self._ident_errors(found))
-            return
-        self.waiting[key] = [pending]
-        self.ident_queue.append(key)
+        keyed = [((p.sha256 or "", P.extension(p.entry.rel)), p) for p in batch]
+        known = self.catalog.find_identifications(
+            [k for k, _ in keyed if k not in self.waiting], self.sigkey
+        )
+        for key, pending in keyed:
+            if key in self.waiting:
+                self.waiting[key].append(pending)
+                self.counters.ident_cached += 1
+            elif key in known:
+                self.counters.ident_cached += 1
+                ident_id, puid, errors = known[key]
+                pending.ident_id = ident_id
+                self._identified(pending, puid, errors)
+            else:
+                self.waiting[key] = [pending]
+                self.ident_queue.append(key)
 
     def _submit_idents(self) -> None:
         while self.ident_queue:
@@ -440,10 +450,11 @@ class _Scan:
             self._submit(_Task("ident", keys, worker.identify_files, (paths,)))
 
     def _done_ident(self, results: list[dict[str, Any]], keys: list[tuple[str, str]]) -> None:
+        fresh = []
         for key, ident in zip(keys, results, strict=True):
-            group = self.waiting[key]
             if is_io_error(ident.get("errors")):
                 # The file went away between hashing and identification: not a content fact.
+                group = self.waiting[key]
                 first = group.pop(0)
                 first.outcome, first.message = "vanished", ident.get("errors")
                 self._add_row(first)
@@ -451,38 +462,15 @@ class _Scan:
                     self.ident_queue.append(key)
                 else:
                     del self.waiting[key]
-                continue
-            del self.waiting[key]
+            else:
+                fresh.append((key[0], key[1], ident))
+        stored = self.catalog.add_identifications(fresh, self.sigkey)
+        for sha, ext, _ in fresh:
             self.counters.identified += 1
-            ident_id = self.catalog.add_identification(key[0], key[1], self.sigkey, ident)
-            self._puid_cache[ident_id] = (ident.get("puid") or "", ident.get("errors"))
-            for pending in group:
+            ident_id, puid, errors = stored[(sha, ext)]
+            for pending in self.waiting.pop((sha, ext)):
                 pending.ident_id = ident_id
-                self._identified(pending, ident.get("puid") or "", ident.get("errors"))
-
-    @property
-    def _puid_cache(self) -> dict[int, tuple[str, str | None]]:
-        if not hasattr(self, "_pc"):
-            self._pc: dict[int, tuple[str, str | None]] = {}
-        return self._pc
-
-    def _ident_lookup(self, ident_id: int) -> tuple[str, str | None]:
-        hit = self._puid_cache.get(ident_id)
-        if hit is None:
-            row = self.catalog.db.execute(
-                "SELECT COALESCE(puid, ''), errors FROM identifications WHERE id = ?", (ident_id,)
-            ).fetchone()
-            hit = (row[0], row[1]) if row else ("", None)
-            if len(self._puid_cache) > 100_000:
-                self._puid_cache.clear()
-            self._puid_cache[ident_id] = hit
-        return hit
-
-    def _ident_puid(self, ident_id: int) -> str:
-        return self._ident_lookup(ident_id)[0]
-
-    def _ident_errors(self, ident_id: int) -> str | None:
-        return self._ident_lookup(ident_id)[1]
+                self._identified(pending, puid, errors)
 
     def _identified(self, pending: _Pending, puid: str, errors: str | None) -> None:
         if errors and pending.outcome == "ok":
@@ -498,31 +486,39 @@ class _Scan:
         self.counters.members += len(result.members)
         self.catalog.delete_members(self.scan_id, pending.entry.rel)
         org = P.org_of(pending.entry.rel, self.org_depth)
-        member_rows = [self._member_row(m, org, pending.entry.rel) for m in result.members]
-        self.rows.extend(member_rows)
-        self._add_row(pending, container=(result.status, result.message))
-
-    def _member_row(self, m: Member, org: str, disk_path: bytes) -> tuple[Any, ...]:
-        ident_id = None
-        if m.ident is not None and m.sha256 is not None and not is_io_error(m.ident.get("errors")):
-            ident_id = self.catalog.add_identification(m.sha256, m.ext, self.sigkey, m.ident)
-        return (
-            self.scan_id,
-            m.path,
-            m.parent,
-            disk_path,
-            org,
-            "member",
-            m.ext,
-            m.size,
-            m.mtime_ns,
-            m.sha256,
-            ident_id,
-            m.outcome,
-            m.message,
-            m.container,
-            m.container_message,
+        stored = self.catalog.add_identifications(
+            [
+                (m.sha256, m.ext, m.ident)
+                for m in result.members
+                if m.ident is not None
+                and m.sha256 is not None
+                and not is_io_error(m.ident.get("errors"))
+            ],
+            self.sigkey,
         )
+        disk_path = pending.entry.rel
+        for m in result.members:
+            ident = stored.get((m.sha256 or "", m.ext))
+            self.rows.append(
+                (
+                    self.scan_id,
+                    m.path,
+                    m.parent,
+                    disk_path,
+                    org,
+                    "member",
+                    m.ext,
+                    m.size,
+                    m.mtime_ns,
+                    m.sha256,
+                    ident[0] if ident else None,
+                    m.outcome,
+                    m.message,
+                    m.container,
+                    m.container_message,
+                )
+            )
+        self._add_row(pending, container=(result.status, result.message))
 
     # -- rows --------------------------------------------------------------------------------
     def _settle_entry(self, entry: Entry) -> None:
