@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from .. import paths as P
 from ..catalog import Catalog, PriorFile
-from ..errors import UsageError
+from ..errors import PreserveplanError, UsageError
 from ..versions import engine_info
 from . import worker
 from .containers import ContainerResult, Limits
@@ -34,6 +34,7 @@ IDENT_BATCH = 64
 WALK_CHUNK = 512
 FLUSH_ROWS = 1000
 FLUSH_SECONDS = 1.0
+MAX_BREAKS_IN_A_ROW = 5
 
 
 class Progress(Protocol):
@@ -188,6 +189,7 @@ class _Scan:
         self.ident_queue: list[tuple[str, str]] = []
         self.in_flight: dict[Future[Any], _Task] = {}
         self.worker_restarts = 0
+        self.breaks_in_a_row = 0
         self.pool: ProcessPoolExecutor | None = None
         self.last_flush = time.monotonic()
 
@@ -292,6 +294,7 @@ class _Scan:
                     except BrokenProcessPool:
                         self._recover([task])
                         continue
+                    self.breaks_in_a_row = 0
                     getattr(self, f"_done_{task.kind}")(result, task.payload)
                 self._flush()
         finally:
@@ -309,7 +312,10 @@ class _Scan:
     def _submit(self, task: _Task) -> None:
         if self.pool is None:  # started on first use: a rescan with nothing to read needs none
             self.pool = self._new_pool()
-        self.in_flight[self.pool.submit(task.fn, *task.args)] = task
+        try:
+            self.in_flight[self.pool.submit(task.fn, *task.args)] = task
+        except BrokenProcessPool:
+            self._recover([task])
 
     def _recover(self, failed: list[_Task]) -> None:
         """A worker process died (crash, out of memory, killed): start a new pool and send the
@@ -317,6 +323,12 @@ class _Scan:
         recorded (outcome ``worker_crash``) after its second try."""
         failed += list(self.in_flight.values())  # every task of a broken pool is lost
         self.in_flight.clear()
+        self.breaks_in_a_row += 1
+        if self.breaks_in_a_row > MAX_BREAKS_IN_A_ROW:
+            raise PreserveplanError(
+                "worker processes keep dying before finishing any work (out of memory? a "
+                "script run from standard input?); the scan can be resumed when fixed"
+            )
         if self.pool is not None:
             self.pool.shutdown(wait=False, cancel_futures=True)
         self.pool = None
