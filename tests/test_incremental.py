@@ -6,6 +6,7 @@ import dataclasses
 import os
 import shutil
 import sqlite3
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,9 @@ def tree(tmp_path: Path) -> Path:
         for i in range(10):
             (root / org / "Ärenden" / f"doc{i}.pdf").write_bytes(pdf_bytes(f"{org} {i}"))
             (root / org / "Ärenden" / f"bild{i}.png").write_bytes(png_bytes(seed=i))
+    with zipfile.ZipFile(root / "Falun" / "leverans.zip", "w") as zf:
+        zf.writestr("a.pdf", pdf_bytes("a"))
+        zf.writestr("b/c.png", png_bytes(seed=99))
     return root
 
 
@@ -33,7 +37,8 @@ def test_rescan_of_unchanged_tree_reads_nothing(tree: Path, db: Path) -> None:
     [second] = scan(tree, db=db, workers=2)
     run = second.summary["this_run"]
     assert run["hashed"] == 0 and run["identified"] == 0
-    assert run["reused_unchanged"] == 40
+    assert run["reused_unchanged"] == 41
+    assert run["members"] == 2  # the ZIP's members come along without reading it
     assert second.summary["changes_since"] == {
         "scan": first.scan_id,
         "added": 0,
@@ -42,7 +47,19 @@ def test_rescan_of_unchanged_tree_reads_nothing(tree: Path, db: Path) -> None:
         "moved": 0,
         "reidentified": 0,
     }
-    assert rows(db, first.scan_id).keys() == rows(db, second.scan_id).keys()
+    before, after = rows(db, first.scan_id), rows(db, second.scan_id)
+    assert before.keys() == after.keys()
+    for path, rec in before.items():
+        assert {k: v for k, v in rec.items() if k != "scan_id"} == after[path]
+
+
+def test_rescan_with_other_org_depth_recomputes_org(tree: Path, db: Path) -> None:
+    scan(tree, db=db, workers=2)
+    [second] = scan(tree, db=db, workers=2, org_depth=2)
+    assert second.summary["this_run"]["hashed"] == 0
+    found = rows(db, second.scan_id)
+    assert found["Falun/Ärenden/doc0.pdf".encode()]["org"] == "Falun/Ärenden"
+    assert found[b"Falun/leverans.zip!/a.pdf"]["puid"] == "fmt/18"
 
 
 def test_duplicates_are_identified_once(tmp_path: Path, db: Path) -> None:
@@ -78,7 +95,7 @@ def test_changes_are_recorded(tree: Path, db: Path) -> None:
         1,
     )
     run = second.summary["this_run"]
-    assert run["reused_unchanged"] == 36
+    assert run["reused_unchanged"] == 37
     assert run["hashed"] == 4  # changed, added, moved, touched
     assert run["identified"] == 2  # only the new contents; moved and touched are cached
     with Catalog(db) as cat:
@@ -91,7 +108,7 @@ def test_rehash_reads_everything(tree: Path, db: Path) -> None:
     scan(tree, db=db, workers=2)
     [again] = scan(tree, db=db, workers=2, rehash=True)
     run = again.summary["this_run"]
-    assert run["hashed"] == 40 and run["reused_unchanged"] == 0
+    assert run["hashed"] == 41 and run["reused_unchanged"] == 0
     assert run["identified"] == 0  # content seen before is still not identified again
 
 
@@ -112,7 +129,7 @@ def test_new_signatures_reuse_nothing_and_drift_shows(
     [second] = scan(tree, db=db, workers=2)
     run = second.summary["this_run"]
     assert run["hashed"] == 0  # checksums of unchanged files are still reused
-    assert run["identified"] == 30  # every content again (the 10 PNGs repeat per org)
+    assert run["identified"] == 31  # every content on disk again (PNGs repeat per org)
     assert second.summary["changes_since"]["reidentified"] == 20
     with Catalog(db) as cat:
         drift = [r for r in cat.diff(first.scan_id, second.scan_id)]

@@ -399,6 +399,48 @@ class Catalog:
                 found[bytes(row[0])] = PriorFile(*row[1:])
         return found
 
+    def copy_unchanged(
+        self, base_scan: int, new_scan: int, entries: Sequence[tuple[bytes, int | None, int | None]]
+    ) -> tuple[set[bytes], int]:
+        """Copy rows of files whose (size, mtime) are as in the base scan, with their container
+        members, into the new scan; returns the copied paths and the number of members."""
+        db = self.db
+        db.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS walked "
+            "(path BLOB PRIMARY KEY, size INTEGER, mtime_ns INTEGER) WITHOUT ROWID"
+        )
+        db.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS unchanged (path BLOB PRIMARY KEY) WITHOUT ROWID"
+        )
+        db.execute("DELETE FROM temp.walked")
+        db.execute("DELETE FROM temp.unchanged")
+        db.executemany("INSERT OR IGNORE INTO temp.walked VALUES (?, ?, ?)", entries)
+        db.execute(
+            """INSERT INTO temp.unchanged
+               SELECT b.path FROM temp.walked w
+               JOIN files b ON b.scan_id = ? AND b.path = w.path
+               WHERE b.parent IS NULL AND b.size = w.size AND b.mtime_ns = w.mtime_ns
+                 AND b.sha256 IS NOT NULL AND b.ident_id IS NOT NULL
+                 AND b.outcome IN ('ok', 'empty', 'identify_error')""",
+            (base_scan,),
+        )
+        cols = ", ".join(FILE_COLUMNS[1:])
+        bcols = ", ".join("b." + c for c in FILE_COLUMNS[1:])
+        db.execute(
+            f"""INSERT OR REPLACE INTO files (scan_id, {cols})
+                SELECT ?, {bcols} FROM temp.unchanged u
+                JOIN files b ON b.scan_id = ? AND b.path = u.path""",
+            (new_scan, base_scan),
+        )
+        members = db.execute(
+            f"""INSERT OR REPLACE INTO files (scan_id, {cols})
+                SELECT ?, {bcols} FROM temp.unchanged u
+                JOIN files b ON b.scan_id = ? AND b.disk_path = u.path""",
+            (new_scan, base_scan),
+        ).rowcount
+        copied = {bytes(p) for (p,) in db.execute("SELECT path FROM temp.unchanged")}
+        return copied, members
+
     def copy_members(self, from_scan: int, to_scan: int, disk_path: bytes) -> int:
         """Copy the container members recorded under ``disk_path`` into another scan."""
         cols = ", ".join(FILE_COLUMNS[1:])

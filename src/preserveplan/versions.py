@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import hashlib
 import importlib.util
 import json
 import os
@@ -11,6 +13,7 @@ import sys
 import tempfile
 from dataclasses import asdict, dataclass
 from importlib import metadata
+from pathlib import Path
 from typing import Protocol
 
 __version__ = "0.1.0"
@@ -69,13 +72,36 @@ def probe_engine() -> EngineInfo:
     )
 
 
+def _user_cache(fingerprint: str) -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    digest = hashlib.sha256(f"{__version__} {fingerprint}".encode()).hexdigest()[:16]
+    return Path(base) / "preserveplan" / f"engine-{digest}.json"
+
+
 @functools.cache
-def _probe_in_subprocess(fingerprint: str) -> EngineInfo:
+def _probe_cached(fingerprint: str) -> EngineInfo:
+    """Engine info from the user's cache, else probed (and cached) for this pygfried install."""
+    cache = _user_cache(fingerprint)
+    with contextlib.suppress(OSError, ValueError, TypeError):
+        info = EngineInfo(**json.loads(cache.read_text()))
+        if info.preserveplan == __version__:
+            return info
+    info = _probe_in_subprocess()
+    with contextlib.suppress(OSError):
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(info.as_dict()))
+        os.replace(tmp, cache)
+    return info
+
+
+def _probe_in_subprocess() -> EngineInfo:
     """Probe in a short-lived process: loading the signatures costs ~70 MB that the
     coordinator of a scan does not otherwise need."""
+    code = "from preserveplan.versions import _main; _main()"
     try:
         out = subprocess.run(
-            [sys.executable, "-m", "preserveplan.versions"],
+            [sys.executable, "-c", code],
             capture_output=True,
             text=True,
             check=True,
@@ -96,11 +122,11 @@ def engine_info(store: MetaStore | None = None) -> EngineInfo:
             info = EngineInfo(**json.loads(cached))
             if info.preserveplan == __version__:
                 return info
-    info = _probe_in_subprocess(fingerprint)
+    info = _probe_cached(fingerprint)
     if store is not None:
         store.set_meta(key, json.dumps(info.as_dict()))
     return info
 
 
-if __name__ == "__main__":
+def _main() -> None:
     print(json.dumps(probe_engine().as_dict()))

@@ -212,8 +212,12 @@ class _Scan:
         self.scan_id = scan_id
         record = cat.scan(scan_id)
         self.base_id = record.base_scan_id
-        self.base_same_engine = (
-            self.base_id is not None and cat.scan(self.base_id).signature_key == self.sigkey
+        base_record = cat.scan(self.base_id) if self.base_id is not None else None
+        self.base_same_engine = base_record is not None and base_record.signature_key == self.sigkey
+        self.copy_in_sql = (
+            base_record is not None
+            and self.base_same_engine
+            and base_record.options.get("org_depth") == self.org_depth
         )
         self.resuming = (
             resumed
@@ -368,12 +372,25 @@ class _Scan:
                 self._advance(len(present), sum(e.size or 0 for e in chunk if e.rel in present))
                 chunk = [e for e in chunk if e.rel not in present]
         prior: dict[bytes, PriorFile] = {}
+        copied: set[bytes] = set()
         if self.base_id is not None and not self.rehash:
-            files = [e.rel for e in chunk if e.outcome is None]
-            prior = self.catalog.prior_files(self.base_id, files) if files else {}
+            files = [e for e in chunk if e.outcome is None]
+            if files and self.copy_in_sql:
+                # The common yearly case: unchanged files are copied from the base scan inside
+                # SQLite, with their identifications and container members.
+                copied, members = self.catalog.copy_unchanged(
+                    self.base_id, self.scan_id, [(e.rel, e.size, e.mtime_ns) for e in files]
+                )
+                self.counters.reused += len(copied)
+                self.counters.members += members
+                self._advance(len(copied), sum(e.size or 0 for e in files if e.rel in copied))
+            elif files:
+                prior = self.catalog.prior_files(self.base_id, [e.rel for e in files])
         for entry in chunk:
             if entry.outcome is not None:
                 self._settle_entry(entry)
+                continue
+            if entry.rel in copied:
                 continue
             old = prior.get(entry.rel)
             if old is not None and self._reuse(entry, old):
