@@ -59,11 +59,16 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX scans_root ON scans(root_bytes, status);
 
+    CREATE TABLE signatures (
+        id  INTEGER PRIMARY KEY,
+        key TEXT NOT NULL UNIQUE
+    );
+
     CREATE TABLE identifications (
         id            INTEGER PRIMARY KEY,
         sha256        TEXT NOT NULL,
         ext           TEXT NOT NULL,
-        signature_key TEXT NOT NULL,
+        sig_id        INTEGER NOT NULL REFERENCES signatures(id),
         puid          TEXT,
         format        TEXT,
         version       TEXT,
@@ -74,7 +79,7 @@ MIGRATIONS: list[str] = [
         errors        TEXT,
         match_count   INTEGER NOT NULL,
         matches       TEXT NOT NULL,
-        UNIQUE (sha256, ext, signature_key)
+        UNIQUE (sha256, ext, sig_id)
     );
 
     CREATE TABLE files (
@@ -183,6 +188,8 @@ class Catalog:
         self.path = Path(path or default_db_path())
         self.readonly = readonly
         self._lock_fd: int | None = None
+        self._sig_ids: dict[str, int] = {}
+        self._ident_next: int | None = None
         if readonly and not self.path.exists():
             raise CatalogError(f"no catalog at {self.path} (run 'preserveplan scan' first)")
         try:
@@ -464,38 +471,81 @@ class Catalog:
         )
 
     # -- identifications ---------------------------------------------------------------------
+    def signature_id(self, signature_key: str) -> int:
+        """The id of a signature key (engine + signature files), added when new."""
+        cached = self._sig_ids.get(signature_key)
+        if cached is None:
+            self.db.execute("INSERT OR IGNORE INTO signatures (key) VALUES (?)", (signature_key,))
+            row = self.db.execute(
+                "SELECT id FROM signatures WHERE key = ?", (signature_key,)
+            ).fetchone()
+            cached = self._sig_ids[signature_key] = int(row[0])
+        return cached
+
     def find_identifications(
         self, keys: Sequence[tuple[str, str]], signature_key: str
     ) -> dict[tuple[str, str], tuple[int, str, str | None]]:
         """Known identifications of (SHA-256, extension) keys: key -> (id, PUID, errors)."""
         wanted = set(keys)
         found: dict[tuple[str, str], tuple[int, str, str | None]] = {}
+        sig_id = self.signature_id(signature_key)
         shas = sorted({sha for sha, _ in wanted})
         for chunk in _chunks(shas, 500):
             marks = ",".join("?" * len(chunk))
             for sha, ext, ident_id, puid, errors in self.db.execute(
                 f"""SELECT sha256, ext, id, COALESCE(puid, ''), errors FROM identifications
-                    WHERE signature_key = ? AND sha256 IN ({marks})""",
-                (signature_key, *chunk),
+                    WHERE sig_id = ? AND sha256 IN ({marks})""",
+                (sig_id, *chunk),
             ):
                 if (sha, ext) in wanted:
                     found[(sha, ext)] = (ident_id, puid, errors)
         return found
 
     def add_identifications(
-        self, items: Sequence[tuple[str, str, dict[str, Any]]], signature_key: str
+        self,
+        items: Sequence[tuple[str, str, dict[str, Any]]],
+        signature_key: str,
+        *,
+        known_new: bool = False,
     ) -> dict[tuple[str, str], tuple[int, str, str | None]]:
-        """Store identifications (sha256, ext, fields); returns them as find_identifications."""
-        marks = ",".join("?" * len(IDENT_COLUMNS))
+        """Store identifications (sha256, ext, fields); returns them as find_identifications.
+
+        ``known_new``: the caller looked the keys up and holds the writer's lock, so the rows
+        can be inserted with ids assigned here (no read-back); any surprise falls back safely.
+        """
+        sig_id = self.signature_id(signature_key)
+        marks = ",".join("?" * (len(IDENT_COLUMNS) + 4))
+        names = f"id, sha256, ext, sig_id, {', '.join(IDENT_COLUMNS)}"
+        if known_new and items:
+            first = self._next_ident_id()
+            rows = [
+                (first + i, sha, ext, sig_id, *(ident.get(c) for c in IDENT_COLUMNS))
+                for i, (sha, ext, ident) in enumerate(items)
+            ]
+            try:
+                self.db.executemany(f"INSERT INTO identifications ({names}) VALUES ({marks})", rows)
+            except sqlite3.IntegrityError:
+                self._ident_next = None  # someone else wrote: take the careful way below
+            else:
+                self._ident_next = first + len(items)
+                return {
+                    (sha, ext): (first + i, ident.get("puid") or "", ident.get("errors"))
+                    for i, (sha, ext, ident) in enumerate(items)
+                }
         self.db.executemany(
-            f"""INSERT OR IGNORE INTO identifications (sha256, ext, signature_key,
-                {", ".join(IDENT_COLUMNS)}) VALUES (?, ?, ?, {marks})""",
+            f"INSERT OR IGNORE INTO identifications ({names}) VALUES ({marks})",
             [
-                (sha, ext, signature_key, *(ident.get(c) for c in IDENT_COLUMNS))
+                (None, sha, ext, sig_id, *(ident.get(c) for c in IDENT_COLUMNS))
                 for sha, ext, ident in items
             ],
         )
         return self.find_identifications([(sha, ext) for sha, ext, _ in items], signature_key)
+
+    def _next_ident_id(self) -> int:
+        if self._ident_next is None:
+            row = self.db.execute("SELECT COALESCE(MAX(id), 0) FROM identifications").fetchone()
+            self._ident_next = int(row[0]) + 1
+        return self._ident_next
 
     # -- reading -----------------------------------------------------------------------------
     def outcome_counts(self, scan_id: int) -> dict[str, dict[str, int]]:

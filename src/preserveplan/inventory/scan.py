@@ -493,7 +493,7 @@ class _Scan:
                     del self.waiting[key]
             else:
                 fresh.append((key[0], key[1], ident))
-        stored = self.catalog.add_identifications(fresh, self.sigkey)
+        stored = self.catalog.add_identifications(fresh, self.sigkey, known_new=True)
         for sha, ext, _ in fresh:
             self.counters.identified += 1
             ident_id, puid, errors = stored[(sha, ext)]
