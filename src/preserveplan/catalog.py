@@ -198,7 +198,9 @@ class Catalog:
             if not readonly:
                 self.db.execute("PRAGMA journal_mode = WAL")
             self.db.execute("PRAGMA synchronous = NORMAL")
-            self.db.execute("PRAGMA foreign_keys = ON")
+            # Relations are declared; the scan coordinator is the only writer and keeps them,
+            # so the per-row checks (two look-ups per inserted file) are left off.
+            self.db.execute("PRAGMA foreign_keys = OFF")
             self._migrate()
         except sqlite3.DatabaseError as exc:
             raise _catalog_error(exc, self.path) from exc
@@ -422,10 +424,12 @@ class Catalog:
         db.execute("DELETE FROM temp.walked")
         db.execute("DELETE FROM temp.unchanged")
         db.executemany("INSERT OR IGNORE INTO temp.walked VALUES (?, ?, ?)", entries)
+        # CROSS JOIN fixes the join order (the small temp table outside): left to itself the
+        # planner walks every row of the base scan for each chunk.
         db.execute(
             """INSERT INTO temp.unchanged
                SELECT b.path FROM temp.walked w
-               JOIN files b ON b.scan_id = ? AND b.path = w.path
+               CROSS JOIN files b ON b.scan_id = ? AND b.path = w.path
                WHERE b.parent IS NULL AND b.size = w.size AND b.mtime_ns = w.mtime_ns
                  AND b.sha256 IS NOT NULL AND b.ident_id IS NOT NULL
                  AND b.outcome IN ('ok', 'empty', 'identify_error')""",
@@ -436,13 +440,14 @@ class Catalog:
         db.execute(
             f"""INSERT OR REPLACE INTO files (scan_id, {cols})
                 SELECT ?, {bcols} FROM temp.unchanged u
-                JOIN files b ON b.scan_id = ? AND b.path = u.path""",
+                CROSS JOIN files b ON b.scan_id = ? AND b.path = u.path""",
             (new_scan, base_scan),
         )
         members = db.execute(
             f"""INSERT OR REPLACE INTO files (scan_id, {cols})
                 SELECT ?, {bcols} FROM temp.unchanged u
-                JOIN files b ON b.scan_id = ? AND b.disk_path = u.path""",
+                CROSS JOIN files b INDEXED BY files_disk
+                  ON b.scan_id = ? AND b.disk_path = u.path AND b.disk_path IS NOT NULL""",
             (new_scan, base_scan),
         ).rowcount
         copied = {bytes(p) for (p,) in db.execute("SELECT path FROM temp.unchanged")}

@@ -50,33 +50,31 @@ class Identifier:
 
     def __init__(self) -> None:
         self.scanner = pygfried.Scanner()
-        self._tmp: str | None = None
 
     def identify(self, paths: Sequence[bytes]) -> list[dict[str, Any]]:
         """Identify files; one result dict per path, in order (see :func:`summarise`)."""
-        names: list[str] = []
-        links: list[str] = []
-        for i, path in enumerate(paths):
-            if is_clean_utf8(path) and b"\x00" not in path:
-                names.append(path.decode("utf-8"))
-            else:
-                link = os.path.join(self._tmpdir(), f"f{i}.{extension(path) or 'noext'}")
-                if not extension(path):
-                    link = link[: -len(".noext")]
-                if os.path.lexists(link):
-                    os.unlink(link)
+        if all(is_clean_utf8(p) for p in paths):
+            return self._identify([p.decode("utf-8") for p in paths])
+        # Some names are not UTF-8: identify those through symlinks with clean names (same
+        # extension), in a temporary folder that is gone when the batch is done.
+        with tempfile.TemporaryDirectory(prefix="preserveplan-ident-") as tmp:
+            names = []
+            for i, path in enumerate(paths):
+                if is_clean_utf8(path):
+                    names.append(path.decode("utf-8"))
+                    continue
+                ext = extension(path)
+                link = os.path.join(tmp, f"f{i}.{ext}" if ext else f"f{i}")
                 os.symlink(path, link)
-                links.append(link)
                 names.append(link)
+            return self._identify(names)
+
+    def _identify(self, names: list[str]) -> list[dict[str, Any]]:
         files: list[Any]
         try:
-            try:
-                files = list(self.scanner.identify_many(names)["files"])
-            except Exception:  # a batch-level Go error: isolate the file that caused it
-                files = [self._one(n) for n in names]
-        finally:
-            for link in links:
-                os.unlink(link)
+            files = list(self.scanner.identify_many(names)["files"])
+        except Exception:  # a batch-level Go error: isolate the file that caused it
+            files = [self._one(n) for n in names]
         return [summarise(f) for f in files]
 
     def _one(self, name: str) -> Any:
@@ -84,18 +82,6 @@ class Identifier:
             return self.scanner.identify_many([name])["files"][0]
         except Exception as exc:
             return {"errors": f"{type(exc).__name__}: {exc}", "matches": []}
-
-    def _tmpdir(self) -> str:
-        if self._tmp is None:
-            self._tmp = tempfile.mkdtemp(prefix="preserveplan-ident-")
-        return self._tmp
-
-    def close(self) -> None:
-        if self._tmp is not None:
-            for name in os.listdir(self._tmp):
-                os.unlink(os.path.join(self._tmp, name))
-            os.rmdir(self._tmp)
-            self._tmp = None
 
 
 def summarise(result: Any) -> dict[str, Any]:

@@ -189,6 +189,7 @@ class _Scan:
         self.ident_queue: list[tuple[str, str]] = []
         self.in_flight: dict[Future[Any], _Task] = {}
         self.worker_restarts = 0
+        self.pending_rows = 0  # rows written in SQL (copied), not yet committed
         self.breaks_in_a_row = 0
         self.pool: ProcessPoolExecutor | None = None
         self.last_flush = time.monotonic()
@@ -287,6 +288,7 @@ class _Scan:
                 if not self.in_flight:
                     if exhausted and not self.hash_queue and not self.ident_queue:
                         break
+                    self._flush()  # a rescan may settle everything in SQL: commit as we go
                     continue
                 done, _ = wait(list(self.in_flight), timeout=1.0, return_when=FIRST_COMPLETED)
                 for fut in done:
@@ -383,6 +385,7 @@ class _Scan:
                 )
                 self.counters.reused += len(copied)
                 self.counters.members += members
+                self.pending_rows += len(copied) + members
                 self._advance(len(copied), sum(e.size or 0 for e in files if e.rel in copied))
             elif files:
                 prior = self.catalog.prior_files(self.base_id, [e.rel for e in files])
@@ -583,17 +586,18 @@ class _Scan:
             self.progress.advance(files, nbytes)
 
     def _flush(self, force: bool = False) -> None:
-        if not self.rows and not force:
+        if not self.rows and not self.pending_rows and not force:
             return
         if (
             not force
-            and len(self.rows) < FLUSH_ROWS
+            and len(self.rows) + self.pending_rows < FLUSH_ROWS
             and time.monotonic() - self.last_flush < FLUSH_SECONDS
         ):
             return
         db = self.catalog.db
         self.catalog.insert_files(self.rows)
         self.rows.clear()
+        self.pending_rows = 0
         db.execute("COMMIT")
         db.execute("BEGIN IMMEDIATE")
         self.last_flush = time.monotonic()
