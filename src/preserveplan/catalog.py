@@ -100,7 +100,6 @@ MIGRATIONS: list[str] = [
         container_message TEXT,
         PRIMARY KEY (scan_id, path)
     ) WITHOUT ROWID;
-    CREATE INDEX files_sha ON files(scan_id, sha256);
     CREATE INDEX files_disk ON files(scan_id, disk_path) WHERE disk_path IS NOT NULL;
     """,
 ]
@@ -685,9 +684,27 @@ class Catalog:
                     }
 
     def diff_counts(self, scan_a: int, scan_b: int) -> dict[str, int]:
-        counts = {k: 0 for k in ("added", "removed", "changed", "moved", "reidentified")}
-        for rec in self.diff(scan_a, scan_b):
-            counts[rec["change"]] += 1
+        """Counts of :meth:`diff` in one pass over both scans (the full lists only if needed)."""
+        added, changed, ident_differs = self.db.execute(
+            """SELECT COALESCE(SUM(a.path IS NULL), 0),
+                      COALESCE(SUM(a.path IS NOT NULL AND a.sha256 IS NOT b.sha256), 0),
+                      COALESCE(SUM(a.path IS NOT NULL AND a.sha256 IS b.sha256
+                                   AND a.ident_id IS NOT b.ident_id), 0)
+               FROM files b LEFT JOIN files a ON a.scan_id = ? AND a.path = b.path
+               WHERE b.scan_id = ?""",
+            (scan_a, scan_b),
+        ).fetchone()
+        (removed,) = self.db.execute(
+            """SELECT COUNT(*) FROM files a WHERE a.scan_id = ?
+               AND NOT EXISTS (SELECT 1 FROM files b WHERE b.scan_id = ? AND b.path = a.path)""",
+            (scan_a, scan_b),
+        ).fetchone()
+        counts = {"added": added, "removed": removed, "changed": changed, "moved": 0}
+        counts["reidentified"] = 0
+        if (added and removed) or ident_differs:
+            counts = {k: 0 for k in counts}
+            for rec in self.diff(scan_a, scan_b):
+                counts[rec["change"]] += 1
         return counts
 
 

@@ -57,6 +57,7 @@ class _Pending:
 
     entry: Entry
     sha256: str | None = None
+    ext: str = ""
     outcome: str = "ok"
     message: str | None = None
     ident_id: int | None = None
@@ -190,6 +191,7 @@ class _Scan:
         self.in_flight: dict[Future[Any], _Task] = {}
         self.worker_restarts = 0
         self.pending_rows = 0  # rows written in SQL (copied), not yet committed
+        self.orgs: dict[bytes, str] = {}
         self.breaks_in_a_row = 0
         self.pool: ProcessPoolExecutor | None = None
         self.last_flush = time.monotonic()
@@ -398,7 +400,7 @@ class _Scan:
             old = prior.get(entry.rel)
             if old is not None and self._reuse(entry, old):
                 continue
-            self.hash_queue.append(_Pending(entry))
+            self.hash_queue.append(_Pending(entry, ext=P.extension(entry.rel)))
             self.hash_queue_bytes += entry.size or 0
 
     def _reuse(self, entry: Entry, old: PriorFile) -> bool:
@@ -407,7 +409,9 @@ class _Scan:
             return False
         if old.outcome not in ("ok", "empty", "identify_error"):
             return False
-        pending = _Pending(entry, sha256=old.sha256, outcome=old.outcome, message=old.message)
+        pending = _Pending(
+            entry, old.sha256, P.extension(entry.rel), outcome=old.outcome, message=old.message
+        )
         self.counters.reused += 1
         if self.base_same_engine and old.ident_id is not None:
             pending.ident_id = old.ident_id
@@ -436,7 +440,7 @@ class _Scan:
             batch = queue[:count]
             del queue[:count]
             self.hash_queue_bytes -= nbytes
-            items = [(self._abs(p.entry.rel), p.entry.size, p.entry.mtime_ns) for p in batch]
+            items = [(p.entry.path, p.entry.size, p.entry.mtime_ns) for p in batch]
             self._submit(_Task("hash", batch, worker.hash_files, (items,)))
 
     def _done_hash(self, results: list[HashResult], batch: list[_Pending]) -> None:
@@ -457,7 +461,7 @@ class _Scan:
         """Settle from the identification cache, or queue one identification per content."""
         if not batch:
             return
-        keyed = [((p.sha256 or "", P.extension(p.entry.rel)), p) for p in batch]
+        keyed = [((p.sha256 or "", p.ext), p) for p in batch]
         known = self.catalog.find_identifications(
             [k for k, _ in keyed if k not in self.waiting], self.sigkey
         )
@@ -478,7 +482,7 @@ class _Scan:
         while self.ident_queue:
             keys = self.ident_queue[:IDENT_BATCH]
             del self.ident_queue[:IDENT_BATCH]
-            paths = [self._abs(self.waiting[k][0].entry.rel) for k in keys]
+            paths = [self.waiting[k][0].entry.path for k in keys]
             self._submit(_Task("ident", keys, worker.identify_files, (paths,)))
 
     def _done_ident(self, results: list[dict[str, Any]], keys: list[tuple[str, str]]) -> None:
@@ -508,7 +512,7 @@ class _Scan:
         if errors and pending.outcome == "ok":
             pending.outcome, pending.message = "identify_error", errors
         if puid in CONTAINER_PUIDS:
-            args = (self._abs(pending.entry.rel), pending.entry.rel, puid)
+            args = (pending.entry.path, pending.entry.rel, puid)
             self._submit(_Task("container", pending, worker.expand_container, args))
             return
         self._add_row(pending)
@@ -517,7 +521,7 @@ class _Scan:
         self.counters.containers += 1
         self.counters.members += len(result.members)
         self.catalog.delete_members(self.scan_id, pending.entry.rel)
-        org = P.org_of(pending.entry.rel, self.org_depth)
+        org = self._org(pending.entry.rel)
         stored = self.catalog.add_identifications(
             [
                 (m.sha256, m.ext, m.ident)
@@ -566,9 +570,9 @@ class _Scan:
                 e.rel,
                 None,
                 None,
-                P.org_of(e.rel, self.org_depth),
+                self._org(e.rel),
                 e.kind,
-                P.extension(e.rel) if e.kind == "file" else "",
+                p.ext,
                 e.size,
                 e.mtime_ns,
                 p.sha256,
@@ -602,8 +606,15 @@ class _Scan:
         db.execute("BEGIN IMMEDIATE")
         self.last_flush = time.monotonic()
 
-    def _abs(self, rel: bytes) -> bytes:
-        return os.path.join(self.root, rel)
+    def _org(self, rel: bytes) -> str:
+        """Organisation of a path, remembered per folder (many files share one)."""
+        folder = rel.rpartition(b"/")[0]
+        org = self.orgs.get(folder)
+        if org is None:
+            if len(self.orgs) > 10_000:
+                self.orgs.clear()
+            org = self.orgs[folder] = P.org_of(rel, self.org_depth)
+        return org
 
     # -- summary -----------------------------------------------------------------------------
     def _summary(self, seconds: float, resumed: bool) -> dict[str, Any]:

@@ -34,6 +34,7 @@ class Entry:
     mtime_ns: int | None = None
     outcome: str | None = None
     message: str | None = None
+    path: bytes = b""  # absolute path, for reading
 
 
 @dataclass
@@ -62,6 +63,10 @@ def _describe(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
+def _name(entry: os.DirEntry[bytes]) -> bytes:
+    return entry.name
+
+
 def walk(
     root: bytes,
     *,
@@ -82,20 +87,21 @@ def walk(
         abs_dir = os.path.join(root, rel_dir) if rel_dir else root
         try:
             with os.scandir(abs_dir) as it:
-                names = sorted(e.name for e in it)
+                dir_entries = sorted(it, key=_name)
         except OSError as exc:
             yield Entry(rel_dir, "directory", outcome=error_outcome(exc), message=_describe(exc))
             continue
         stats.directories += 1
         subdirs: list[tuple[bytes, frozenset[tuple[int, int]]]] = []
-        for name in names:
+        for dir_entry in dir_entries:
+            name = dir_entry.name
             rel = rel_dir + b"/" + name if rel_dir else name
             if excluded(rel):
                 stats.excluded += 1
                 continue
-            abs_path = os.path.join(root, rel)
+            abs_path = dir_entry.path
             try:
-                st = os.lstat(abs_path)
+                st = dir_entry.stat(follow_symlinks=False)
             except OSError as exc:
                 yield Entry(rel, "file", outcome=error_outcome(exc), message=_describe(exc))
                 continue
@@ -113,7 +119,7 @@ def walk(
                 else:
                     subdirs.append((rel, ancestors | {key}))
             elif stat.S_ISREG(mode):
-                yield Entry(rel, "file", size=st.st_size, mtime_ns=st.st_mtime_ns)
+                yield Entry(rel, "file", st.st_size, st.st_mtime_ns, path=abs_path)
             else:
                 what = SPECIAL_KINDS.get(stat.S_IFMT(mode), "special file")
                 yield Entry(
@@ -154,6 +160,6 @@ def _symlink(
             return Entry(rel, "symlink", outcome="symlink_loop", message=f"-> {shown}: loop"), None
         return None, key
     if stat.S_ISREG(st.st_mode):
-        return Entry(rel, "file", size=st.st_size, mtime_ns=st.st_mtime_ns), None
+        return Entry(rel, "file", st.st_size, st.st_mtime_ns, path=abs_path), None
     what = SPECIAL_KINDS.get(stat.S_IFMT(st.st_mode), "special file")
     return Entry(rel, "special", outcome="special", message=f"-> {shown}: {what}, not opened"), None
