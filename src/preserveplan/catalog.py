@@ -78,7 +78,7 @@ MIGRATIONS: list[str] = [
         warning       TEXT,
         errors        TEXT,
         match_count   INTEGER NOT NULL,
-        matches       TEXT NOT NULL,
+        matches       TEXT,
         UNIQUE (sha256, ext, sig_id)
     );
 
@@ -196,6 +196,8 @@ class Catalog:
             self.db.execute("PRAGMA busy_timeout = 10000")
             if not readonly:
                 self.db.execute("PRAGMA journal_mode = WAL")
+                # Checkpoint in larger steps (~64 MB of WAL): fewer pauses during big scans.
+                self.db.execute("PRAGMA wal_autocheckpoint = 16000")
             self.db.execute("PRAGMA synchronous = NORMAL")
             # Relations are declared; the scan coordinator is the only writer and keeps them,
             # so the per-row checks (two look-ups per inserted file) are left off.

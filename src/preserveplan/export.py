@@ -76,6 +76,27 @@ def iso_mtime(mtime_ns: int | None) -> str | None:
     return datetime.fromtimestamp(mtime_ns / 1e9, UTC).isoformat(timespec="seconds")
 
 
+def _matches(row: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every Siegfried match: stored as JSON when there were several, else rebuilt from the
+    first match's columns."""
+    if row["matches"]:
+        return list(json.loads(row["matches"]))
+    if not row["match_count"]:
+        return []
+    return [
+        {
+            "ns": "pronom",
+            "id": row["puid"] or "",
+            "format": row["format"] or "",
+            "version": row["version"] or "",
+            "mime": row["mime"] or "",
+            "class": row["class"] or "",
+            "basis": row["basis"] or "",
+            "warning": row["warning"] or "",
+        }
+    ]
+
+
 def records(catalog: Catalog, scan_id: int) -> Iterator[dict[str, Any]]:
     """The stable per-file records of a scan, in path order."""
     for row in catalog.iter_files(scan_id):
@@ -97,7 +118,7 @@ def records(catalog: Catalog, scan_id: int) -> Iterator[dict[str, Any]]:
             "warning": row["warning"],
             "errors": row["errors"],
             "match_count": row["match_count"],
-            "matches": json.loads(row["matches"]) if row["matches"] else [],
+            "matches": _matches(row),
             "org": row["org"],
             "ext": row["ext"],
             "outcome": row["outcome"],

@@ -104,5 +104,6 @@ def summarise(result: Any) -> dict[str, Any]:
         "warning": first.get("warning") or None,
         "errors": result.get("errors") or None,
         "match_count": len(matches),
-        "matches": json.dumps(matches, ensure_ascii=False),
+        # Kept only when Siegfried gave more than one match: the first is in the columns above.
+        "matches": json.dumps(matches, ensure_ascii=False) if len(matches) > 1 else None,
     }
