@@ -554,6 +554,12 @@ class Catalog:
         return self._ident_next
 
     # -- reading -----------------------------------------------------------------------------
+    def row_count(self, scan_id: int) -> int:
+        (n,) = self.db.execute(
+            "SELECT COUNT(*) FROM files WHERE scan_id = ?", (scan_id,)
+        ).fetchone()
+        return int(n)
+
     def outcome_counts(self, scan_id: int) -> dict[str, dict[str, int]]:
         """Files and bytes per outcome, and per container status, for a scan's summary."""
         out: dict[str, dict[str, int]] = {"outcome": {}, "outcome_bytes": {}, "container": {}}

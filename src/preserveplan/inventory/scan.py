@@ -642,11 +642,18 @@ class _Scan:
             },
         }
         if self.base_id is not None:
-            summary["changes_since"] = {
-                "scan": self.base_id,
-                **self.catalog.diff_counts(self.base_id, self.scan_id),
-            }
+            summary["changes_since"] = {"scan": self.base_id, **self._changes()}
         return summary
+
+    def _changes(self) -> dict[str, int]:
+        base_rows = self.catalog.row_count(self.base_id) if self.base_id is not None else -1
+        copied = self.counters.reused + self.counters.members
+        same = copied == base_rows == self.catalog.row_count(self.scan_id)
+        if self.copy_in_sql and not self.resuming and not self.rehash and same:
+            # Every row is an unchanged copy of a base row, and nothing else is there.
+            return {k: 0 for k in ("added", "removed", "changed", "moved", "reidentified")}
+        assert self.base_id is not None
+        return self.catalog.diff_counts(self.base_id, self.scan_id)
 
 
 def _take(it: Iterator[Entry], n: int) -> list[Entry]:

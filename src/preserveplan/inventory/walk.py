@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import fnmatch
+import operator
 import os
 import stat
 from collections.abc import Iterator, Sequence
@@ -63,8 +64,7 @@ def _describe(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
-def _name(entry: os.DirEntry[bytes]) -> bytes:
-    return entry.name
+_name = operator.attrgetter("name")
 
 
 def walk(
