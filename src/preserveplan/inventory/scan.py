@@ -272,6 +272,11 @@ class _Scan:
             self.root, exclude=self.exclude, follow_symlinks=self.follow, stats=self.walk_stats
         )
         exhausted = False
+        if self.base_id is None or self.rehash:
+            # Much to read: start the workers now, while the first directories are walked.
+            self.pool = self._new_pool()
+            for _ in range(self.workers):
+                self.pool.submit(worker.ready)
         try:
             while True:
                 while not exhausted and len(self.in_flight) < max_in_flight:

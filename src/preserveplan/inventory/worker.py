@@ -31,6 +31,11 @@ def _ident() -> Identifier:
     return _identifier
 
 
+def ready() -> bool:
+    """A no-op task: makes the pool start its workers (and their scanners) early."""
+    return _identifier is not None
+
+
 def hash_files(items: list[tuple[bytes, int | None, int | None]]) -> list[HashResult]:
     return [sha256_file(path, size, mtime) for path, size, mtime in items]
 
