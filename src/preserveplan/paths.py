@@ -17,11 +17,6 @@ def to_text(path: bytes) -> str:
     return path.decode("utf-8", "surrogateescape")
 
 
-def from_text(text: str) -> bytes:
-    """Inverse of :func:`to_text`."""
-    return text.encode("utf-8", "surrogateescape")
-
-
 def is_clean_utf8(path: bytes) -> bool:
     """True if the bytes are valid UTF-8 (so plain JSON/CSV can carry them without tricks)."""
     try:
