@@ -1,0 +1,112 @@
+"""The ruleset model: what a preservation policy says about each format."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+STATUSES = ("preservation", "acceptable", "migrate", "at-risk", "unknown")
+RISKS = ("low", "moderate", "high")
+TOOLS = ("libreoffice", "ghostscript", "ffmpeg", "imagemagick", "msgconvert")
+TARGETS = ("pdfa-2b", "tiff", "png", "ffv1-mkv", "wav", "flac", "eml", "odt", "ods", "csv", "xml")
+# Most specific first: a PUID rule beats a MIME rule beats an extension rule beats a class rule.
+MATCH_KEYS = ("puid", "mime", "ext", "class")
+FINDINGS = ("encrypted", "unreadable", "unidentified", "multiple_matches", "extension_mismatch")
+
+
+@dataclass(frozen=True)
+class Action:
+    tool: str
+    target: str
+    target_puid: str
+    keep_original: bool = True
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    match_key: str  # one of MATCH_KEYS
+    values: tuple[str, ...]
+    status: str
+    risk: str
+    rationale: str
+    source: str
+    title: str = ""
+    action: Action | None = None
+    origin: str = ""  # file:line where the rule was defined
+
+    @property
+    def level(self) -> int:
+        return MATCH_KEYS.index(self.match_key)
+
+
+@dataclass(frozen=True)
+class Finding:
+    status: str
+    risk: str
+    rationale: str
+    source: str
+
+
+@dataclass
+class Ruleset:
+    name: str
+    version: str
+    rules: list[Rule]
+    findings: dict[str, Finding]
+    title: str = ""
+    description: str = ""
+    chain: list[str] = field(default_factory=list)  # files, base first
+
+    def rule(self, rule_id: str) -> Rule | None:
+        return next((r for r in self.rules if r.id == rule_id), None)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ruleset": self.name,
+            "version": self.version,
+            "title": self.title,
+            "chain": self.chain,
+            "findings": {k: asdict(v) for k, v in self.findings.items()},
+            "rules": [
+                {
+                    "id": r.id,
+                    "title": r.title,
+                    "match": {r.match_key: list(r.values)},
+                    "status": r.status,
+                    "risk": r.risk,
+                    "action": asdict(r.action) if r.action else None,
+                    "rationale": r.rationale,
+                    "source": r.source,
+                    "origin": r.origin,
+                }
+                for r in self.rules
+            ],
+        }
+
+    @property
+    def digest(self) -> str:
+        """Changes whenever anything in the effective policy changes."""
+        data = self.as_dict()
+        data.pop("chain")
+        for rule in data["rules"]:
+            rule.pop("origin")
+        text = json.dumps(data, sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def match(
+        self, puid: str | None, mime: str | None, ext: str | None, klass: str | None
+    ) -> Rule | None:
+        """The most specific rule for one identification (the same logic assess runs in SQL)."""
+        first_class = (klass or "").split(", ")[0]
+        wanted = {"puid": puid, "mime": mime, "ext": (ext or "").lower(), "class": first_class}
+        for key in MATCH_KEYS:
+            value = wanted[key]
+            if not value:
+                continue
+            for rule in self.rules:
+                if rule.match_key == key and value in rule.values:
+                    return rule
+        return None
