@@ -28,7 +28,7 @@ from typing import Any
 from .errors import CatalogError, CatalogLockedError, UsageError
 
 DEFAULT_DB = "preserveplan.db"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Each entry upgrades the schema from version i to i+1 (index i). Never edit a shipped entry:
 # append a new one. The catalog must keep working for years.
@@ -101,6 +101,45 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (scan_id, path)
     ) WITHOUT ROWID;
     CREATE INDEX files_disk ON files(scan_id, disk_path) WHERE disk_path IS NOT NULL;
+    """,
+    # 2: assessments (a ruleset applied to a scan) and manual decisions (overrides)
+    """
+    CREATE TABLE assessments (
+        id              INTEGER PRIMARY KEY,
+        scan_id         INTEGER NOT NULL REFERENCES scans(id),
+        ruleset         TEXT NOT NULL,
+        ruleset_version TEXT NOT NULL,
+        ruleset_digest  TEXT NOT NULL,
+        policy          TEXT NOT NULL,
+        created_at      TEXT NOT NULL,
+        created_by      TEXT NOT NULL,
+        summary         TEXT
+    );
+    CREATE INDEX assessments_scan ON assessments(scan_id);
+
+    CREATE TABLE assessed (
+        assessment_id INTEGER NOT NULL REFERENCES assessments(id),
+        path          BLOB NOT NULL,
+        rule_id       TEXT,
+        finding       TEXT,
+        status        TEXT NOT NULL,
+        risk          TEXT,
+        override_id   INTEGER REFERENCES overrides(id),
+        PRIMARY KEY (assessment_id, path)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE overrides (
+        id          INTEGER PRIMARY KEY,
+        sha256      TEXT NOT NULL,
+        status      TEXT NOT NULL,
+        risk        TEXT,
+        reason      TEXT NOT NULL,
+        who         TEXT NOT NULL,
+        created_at  TEXT NOT NULL,
+        path_hint   TEXT,
+        revoked_at  TEXT
+    );
+    CREATE INDEX overrides_sha ON overrides(sha256);
     """,
 ]
 
@@ -553,6 +592,115 @@ class Catalog:
             self._ident_next = int(row[0]) + 1
         return self._ident_next
 
+    # -- assessments and overrides -----------------------------------------------------------
+    def last_assessment(self, scan_id: int) -> int | None:
+        row = self.db.execute(
+            "SELECT MAX(id) FROM assessments WHERE scan_id = ? AND summary IS NOT NULL",
+            (scan_id,),
+        ).fetchone()
+        return int(row[0]) if row and row[0] is not None else None
+
+    def assessment(self, assessment_id: int) -> dict[str, Any]:
+        row = self.db.execute(
+            "SELECT id, scan_id, ruleset, ruleset_version, ruleset_digest, created_at, "
+            "created_by, summary, policy FROM assessments WHERE id = ?",
+            (assessment_id,),
+        ).fetchone()
+        if row is None:
+            raise UsageError(f"no assessment with id {assessment_id}")
+        keys = (
+            "id",
+            "scan_id",
+            "ruleset",
+            "ruleset_version",
+            "ruleset_digest",
+            "created_at",
+            "created_by",
+            "summary",
+            "policy",
+        )
+        out = dict(zip(keys, row, strict=True))
+        out["summary"] = json.loads(out["summary"]) if out["summary"] else None
+        out["policy"] = json.loads(out["policy"])
+        return out
+
+    def assessment_summary(self, table: str, assessment_id: int, scan_id: int) -> dict[str, Any]:
+        """Files and bytes per status and risk, overall and per organisation."""
+        rows = self.db.execute(
+            f"""SELECT f.org, a.status, COALESCE(a.risk, ''), COUNT(*), COALESCE(SUM(f.size), 0)
+                FROM {table} a JOIN files f ON f.scan_id = ? AND f.path = a.path
+                WHERE a.assessment_id = ? GROUP BY 1, 2, 3""",
+            (scan_id, assessment_id),
+        ).fetchall()
+        out: dict[str, Any] = {"status": {}, "risk": {}, "by_org": {}}
+        for org, status, risk, n, size in rows:
+            for bucket in (out, out["by_org"].setdefault(org, {"status": {}, "risk": {}})):
+                for key, value in (("status", status), ("risk", risk or "none")):
+                    cell = bucket[key].setdefault(value, {"files": 0, "bytes": 0})
+                    cell["files"] += n
+                    cell["bytes"] += size
+        findings = self.db.execute(
+            f"SELECT finding, COUNT(*) FROM {table} WHERE assessment_id = ? "
+            "AND finding IS NOT NULL GROUP BY 1",
+            (assessment_id,),
+        ).fetchall()
+        out["findings"] = dict(findings)
+        (out["overridden"],) = self.db.execute(
+            f"SELECT COUNT(*) FROM {table} WHERE assessment_id = ? AND override_id IS NOT NULL",
+            (assessment_id,),
+        ).fetchone()
+        out["files"] = sum(c["files"] for c in out["status"].values())
+        return out
+
+    def assessment_changes(self, table: str, assessment_id: int, previous: int) -> dict[str, int]:
+        """How statuses moved against an earlier assessment: 'old -> new': files."""
+        rows = self.db.execute(
+            f"""SELECT COALESCE(p.status, '(new)') || ' -> ' || a.status, COUNT(*)
+                FROM {table} a LEFT JOIN assessed p
+                  ON p.assessment_id = ? AND p.path = a.path
+                WHERE a.assessment_id = ? AND a.status IS NOT p.status GROUP BY 1""",
+            (previous, assessment_id),
+        ).fetchall()
+        return dict(rows)
+
+    def sha256_of(self, scan_id: int, path: bytes) -> str | None:
+        row = self.db.execute(
+            "SELECT sha256 FROM files WHERE scan_id = ? AND path = ?", (scan_id, path)
+        ).fetchone()
+        return str(row[0]) if row and row[0] else None
+
+    def add_override(
+        self,
+        sha256: str,
+        status: str,
+        risk: str | None,
+        reason: str,
+        who: str,
+        path_hint: str | None,
+    ) -> int:
+        with self.transaction():
+            cur = self.db.execute(
+                """INSERT INTO overrides (sha256, status, risk, reason, who, created_at, path_hint)
+                   VALUES (?, ?, ?, ?, ?, ?, ?)""",
+                (sha256, status, risk, reason, who, now(), path_hint),
+            )
+        return int(cur.lastrowid or 0)
+
+    def overrides(self) -> list[dict[str, Any]]:
+        keys = (
+            "id",
+            "sha256",
+            "status",
+            "risk",
+            "reason",
+            "who",
+            "created_at",
+            "path_hint",
+            "revoked_at",
+        )
+        rows = self.db.execute(f"SELECT {', '.join(keys)} FROM overrides ORDER BY id").fetchall()
+        return [dict(zip(keys, r, strict=True)) for r in rows]
+
     # -- reading -----------------------------------------------------------------------------
     def row_count(self, scan_id: int) -> int:
         (n,) = self.db.execute(
@@ -607,16 +755,21 @@ class Catalog:
                 del r["org"]
         return result
 
-    def iter_files(self, scan_id: int) -> Iterator[dict[str, Any]]:
-        """Every file row of a scan with its identification, streamed in path order."""
+    def iter_files(
+        self, scan_id: int, assessment_id: int | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Every file row of a scan with its identification (and, given an assessment, its
+        rule, finding, status and risk), streamed in path order."""
         cur = self.db.execute(
             f"""SELECT {", ".join("f." + c for c in FILE_COLUMNS[1:])},
-                       {", ".join("i." + c for c in IDENT_COLUMNS)}
+                       {", ".join("i." + c for c in IDENT_COLUMNS)},
+                       a.rule_id, a.finding, a.status, a.risk
                 FROM files f LEFT JOIN identifications i ON i.id = f.ident_id
+                LEFT JOIN assessed a ON a.assessment_id = ? AND a.path = f.path
                 WHERE f.scan_id = ? ORDER BY f.path""",
-            (scan_id,),
+            (assessment_id, scan_id),
         )
-        names = [*FILE_COLUMNS[1:], *IDENT_COLUMNS]
+        names = [*FILE_COLUMNS[1:], *IDENT_COLUMNS, "rule", "finding", "status", "risk"]
         while True:
             batch = cur.fetchmany(1000)
             if not batch:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import sqlite3
 import sys
 from collections.abc import Callable
@@ -391,6 +392,240 @@ def diff(scan_a: int, scan_b: int, db: str | None, as_json: bool, only: tuple[st
     if not as_json:
         total = ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "no changes"
         click.echo(f"scan {scan_a} -> {scan_b}: {total}", err=True)
+
+
+# -- rules -------------------------------------------------------------------------------------
+def rules_option(f: F) -> F:
+    return click.option(
+        "--rules",
+        "rules_file",
+        type=click.Path(dir_okay=False),
+        default=None,
+        help="Ruleset YAML (default: the shipped rules/default.yaml).",
+    )(f)
+
+
+@main.group()
+def rules() -> None:
+    """Preservation rulesets: check, show and explain them."""
+
+
+@rules.command("check")
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
+def rules_check(files: tuple[str, ...]) -> None:
+    """Validate ruleset FILES (default: the shipped one); exit 1 listing every problem."""
+    from .rules import check, default_rules_path
+
+    paths: list[str | Path] = list(files) or [default_rules_path()]
+    problems = check(paths)
+    for problem in problems:
+        click.echo(str(problem), err=True)
+    if problems:
+        click.echo(f"{len(problems)} problem(s)", err=True)
+        sys.exit(1)
+    for path in paths:
+        click.echo(f"ok: {path}")
+
+
+@rules.command("show")
+@rules_option
+@click.option("--json", "as_json", is_flag=True, help="JSON output.")
+def rules_show(rules_file: str | None, as_json: bool) -> None:
+    """List the rules in force (after `extends`), most specific match first."""
+    from .rules import load_ruleset
+
+    ruleset = load_ruleset(rules_file)
+    if as_json:
+        click.echo(json.dumps(ruleset.as_dict(), indent=2, ensure_ascii=False))
+        return
+    click.echo(
+        f"{ruleset.name} {ruleset.version} ({len(ruleset.rules)} rules; "
+        f"{' <- '.join(ruleset.chain)})"
+    )
+    for r in ruleset.rules:
+        action = (
+            f"  -> {r.action.tool}: {r.action.target} ({r.action.target_puid})" if r.action else ""
+        )
+        values = ", ".join(r.values[:6]) + (" …" if len(r.values) > 6 else "")
+        click.echo(f"{r.id:<28} {r.status:<12} {r.risk:<8} {r.match_key}: {values}{action}")
+
+
+@rules.command("explain")
+@click.argument("what")
+@rules_option
+@click.option("--json", "as_json", is_flag=True, help="JSON output.")
+def rules_explain(what: str, rules_file: str | None, as_json: bool) -> None:
+    """Which rule applies to WHAT (a PUID, or a file that is identified now) and why."""
+    from .pronom import formats, is_puid
+    from .rules import load_ruleset
+
+    ruleset = load_ruleset(rules_file)
+    ident: dict[str, Any]
+    if is_puid(what):
+        fmt = formats().get(what)
+        ident = {
+            "puid": what,
+            "mime": fmt.mime if fmt else None,
+            "class": fmt.klass if fmt else None,
+            "ext": None,
+            "warning": None,
+            "match_count": 1,
+        }
+    elif Path(what).is_file():
+        from .inventory.identify import Identifier
+
+        ident = Identifier().identify([os.fsencode(what)])[0]
+        ident["ext"] = P.extension(os.fsencode(what))
+    else:
+        raise click.UsageError(f"{what!r} is neither a PUID nor a file")
+    rule = ruleset.match(ident.get("puid"), ident.get("mime"), ident.get("ext"), ident.get("class"))
+    finding = None
+    if not ident.get("puid") or ident.get("puid") == "UNKNOWN":
+        finding = "unidentified"
+    elif (ident.get("match_count") or 0) > 1:
+        finding = "multiple_matches"
+    elif "extension mismatch" in (ident.get("warning") or ""):
+        finding = "extension_mismatch"
+    out: dict[str, Any] = {
+        "input": what,
+        "identification": {
+            k: ident.get(k)
+            for k in ("puid", "format", "version", "mime", "class", "basis", "warning")
+        },
+        "ruleset": f"{ruleset.name} {ruleset.version}",
+        "rule": None,
+        "finding": None,
+    }
+    if rule is not None:
+        out["rule"] = {
+            "id": rule.id,
+            "title": rule.title,
+            "matched_on": rule.match_key,
+            "status": rule.status,
+            "risk": rule.risk,
+            "action": rule.action.__dict__ if rule.action else None,
+            "rationale": rule.rationale,
+            "source": rule.source,
+            "defined_at": rule.origin,
+        }
+    if finding is not None and finding in ruleset.findings:
+        f = ruleset.findings[finding]
+        out["finding"] = {"finding": finding, **f.__dict__}
+    if as_json:
+        click.echo(json.dumps(out, indent=2, ensure_ascii=False))
+        return
+    idn = out["identification"]
+    click.echo(f"{what}: {idn['puid'] or 'no identification'} {idn.get('format') or ''}".rstrip())
+    if rule is None:
+        click.echo(f"  no rule in {out['ruleset']} matches: status unknown")
+    else:
+        click.echo(f"  rule {rule.id} ({rule.match_key} match, {rule.origin})")
+        click.echo(f"  status {rule.status}, risk {rule.risk}")
+        if rule.action:
+            click.echo(
+                f"  action: {rule.action.tool} -> {rule.action.target} ({rule.action.target_puid})"
+                + ("" if rule.action.keep_original else ", original not kept")
+            )
+        click.echo(f"  why: {rule.rationale}")
+        click.echo(f"  source: {rule.source}")
+    if out["finding"]:
+        f = out["finding"]
+        click.echo(
+            f"  finding {f['finding']}: status {f['status']}, risk {f['risk']} — "
+            f"{f['rationale']} ({f['source']})"
+        )
+
+
+@main.command()
+@db_option
+@scan_option
+@rules_option
+@click.option(
+    "--dry-run", is_flag=True, help="Show the outcome (and what changes) without storing it."
+)
+@click.option("--json", "as_json", is_flag=True, help="JSON output.")
+def assess(
+    db: str | None, scan_id: int | None, rules_file: str | None, dry_run: bool, as_json: bool
+) -> None:
+    """Apply a ruleset to a scan: status and risk for every file, stored in the catalog."""
+    from .rules import load_ruleset
+    from .rules.assess import assess as run_assess
+
+    ruleset = load_ruleset(rules_file)
+    with Catalog(db) as catalog:
+        result = run_assess(catalog, ruleset, scan_id, dry_run=dry_run)
+    if as_json:
+        click.echo(json.dumps(result.__dict__, indent=2, ensure_ascii=False))
+        return
+    _print_assessment(result)
+
+
+def _print_assessment(result: Any) -> None:
+    what = "dry run (not stored)" if result.id is None else f"assessment {result.id}"
+    click.echo(f"{what}: scan {result.scan_id} with {result.ruleset} {result.ruleset_version}")
+    s = result.summary
+    for key in ("status", "risk"):
+        cells = ", ".join(
+            f"{k} {v['files']} ({v['bytes'] / 1e6:.1f} MB)" for k, v in sorted(s[key].items())
+        )
+        click.echo(f"  {key}: {cells}")
+    if s["findings"]:
+        click.echo("  findings: " + ", ".join(f"{k} {v}" for k, v in sorted(s["findings"].items())))
+    for org, cell in sorted(s["by_org"].items()):
+        cells = ", ".join(f"{k} {v['files']}" for k, v in sorted(cell["status"].items()))
+        click.echo(f"  {org or '(root)'}: {cells}")
+    if result.changes is not None:
+        moved = ", ".join(f"{k}: {v}" for k, v in sorted(result.changes.items())) or "no changes"
+        click.echo(f"  compared with the last stored assessment: {moved}")
+
+
+@main.command()
+@click.argument("target")
+@db_option
+@scan_option
+@click.option(
+    "--status",
+    type=click.Choice(["preservation", "acceptable", "migrate", "at-risk", "unknown"]),
+    required=True,
+)
+@click.option("--risk", type=click.Choice(["low", "moderate", "high"]), default=None)
+@click.option("--reason", required=True, help='Why, e.g. "accepted by decision 2026-03".')
+def override(
+    target: str, db: str | None, scan_id: int | None, status: str, risk: str | None, reason: str
+) -> None:
+    """Record a manual decision for a file (PATH in a scan, or its SHA256); it applies to every
+    later assessment for as long as that content is in the archive."""
+    from .rules.assess import _who
+
+    with Catalog(db) as catalog:
+        hint: str | None = None
+        if len(target) == 64 and all(c in "0123456789abcdef" for c in target.lower()):
+            sha = target.lower()
+        else:
+            record = catalog.scan(scan_id)
+            found = catalog.sha256_of(record.id, os.fsencode(target))
+            if found is None:
+                raise click.UsageError(f"{target!r} is not a checksummed file of scan {record.id}")
+            sha, hint = found, target
+        oid = catalog.add_override(sha, status, risk, reason, _who(), hint)
+    click.echo(f"override {oid}: {sha[:12]}… -> {status} ({reason})")
+
+
+@main.command("overrides")
+@db_option
+@click.option("--json", "as_json", is_flag=True, help="JSON output.")
+def overrides_cmd(db: str | None, as_json: bool) -> None:
+    """List manual decisions, with who made them and when."""
+    with Catalog(db, readonly=True) as catalog:
+        rows = catalog.overrides()
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    for r in rows:
+        click.echo(
+            f"{r['id']:>4} {r['created_at']} {r['who']:<10} {r['status']:<12} {r['sha256'][:12]}… "
+            f"{r['path_hint'] or ''}  {r['reason']}"
+        )
 
 
 if __name__ == "__main__":  # pragma: no cover

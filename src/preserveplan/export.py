@@ -46,6 +46,12 @@ FIELDS = (
     "container",
     "container_message",
     "path_b64",
+    # from the scan's newest assessment (empty until `preserveplan assess` has run)
+    "status",
+    "risk",
+    "rule",
+    "action",
+    "finding",
 )
 
 DROID_FIELDS = (
@@ -97,9 +103,25 @@ def _matches(row: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+def _actions(catalog: Catalog, assessment_id: int | None) -> dict[str, str]:
+    """rule id -> 'tool -> target (PUID)' for the rules of an assessment's policy."""
+    if assessment_id is None:
+        return {}
+    policy = catalog.assessment(assessment_id)["policy"]
+    out = {}
+    for rule in policy["rules"]:
+        act = rule.get("action")
+        if act:
+            keep = "" if act.get("keep_original", True) else ", original not kept"
+            out[rule["id"]] = f"{act['tool']} -> {act['target']} ({act['target_puid']}){keep}"
+    return out
+
+
 def records(catalog: Catalog, scan_id: int) -> Iterator[dict[str, Any]]:
     """The stable per-file records of a scan, in path order."""
-    for row in catalog.iter_files(scan_id):
+    assessment_id = catalog.last_assessment(scan_id)
+    actions = _actions(catalog, assessment_id)
+    for row in catalog.iter_files(scan_id, assessment_id):
         path: bytes = row["path"]
         parent: bytes | None = row["parent"]
         yield {
@@ -127,6 +149,11 @@ def records(catalog: Catalog, scan_id: int) -> Iterator[dict[str, Any]]:
             "container_message": row["container_message"],
             # Present only when the name is not valid UTF-8: the exact bytes, base64.
             "path_b64": None if P.is_clean_utf8(path) else P.b64(path),
+            "status": row["status"],
+            "risk": row["risk"],
+            "rule": row["rule"],
+            "action": actions.get(row["rule"] or "") if row["status"] == "migrate" else None,
+            "finding": row["finding"],
         }
 
 
