@@ -536,6 +536,31 @@ def rules_explain(what: str, rules_file: str | None, as_json: bool) -> None:
         )
 
 
+@rules.command("import-nara")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "-o", "--output", required=True, type=click.Path(dir_okay=False), help="Ruleset YAML."
+)
+def rules_import_nara(csv_file: str, output: str) -> None:
+    """Turn NARA's preservation plan spreadsheet (CSV) into a ruleset that can be used or
+    extended."""
+    from .rules import check
+    from .rules.nara import import_nara
+
+    report = import_nara(csv_file, output)
+    click.echo(
+        f"{report.rules} rules from {report.rows} rows ({report.merged_puids} PUIDs merged from "
+        f"several rows, {len(report.skipped)} rows skipped) -> {output}"
+    )
+    for line in report.skipped:
+        click.echo(f"  skipped {line}", err=True)
+    problems = check([output])
+    for problem in problems:
+        click.echo(str(problem), err=True)
+    if problems:
+        sys.exit(1)
+
+
 @main.command()
 @db_option
 @scan_option
