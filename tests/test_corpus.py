@@ -89,3 +89,20 @@ def test_zip_members_are_inventoried(corpus: Path, corpus_scan: tuple[Path, int]
     for c in containers:
         if b"!/" not in c:
             assert found[c]["container"] in ("expanded", "error", "limit", "encrypted")
+
+
+def test_encrypted_pdfs_are_found(corpus: Path, corpus_scan: tuple[Path, int]) -> None:
+    db, scan_id = corpus_scan
+    found = rows(db, scan_id)
+    encrypted = {p.decode() for p, r in found.items() if r["outcome"] == "encrypted"}
+    assert (
+        "py-pdf-sample-files/005-libreoffice-writer-password/libreoffice-writer-password.pdf"
+        in (encrypted)
+    )
+    assert "format-corpus/pdfCabinetOfHorrors/encryption_openpassword.pdf" in encrypted
+    # Every one is a PDF the corpus documents as password-protected or encrypted.
+    notes = {r["path"]: r["note"].lower() for r in _expected(corpus)}
+    for path in encrypted:
+        assert any(w in (path.lower() + notes[path]) for w in ("encrypt", "password", "pw")), path
+    # ... and they are still identified.
+    assert all(found[p.encode()]["puid"] for p in encrypted)

@@ -472,7 +472,7 @@ class Catalog:
                CROSS JOIN files b ON b.scan_id = ? AND b.path = w.path
                WHERE b.parent IS NULL AND b.size = w.size AND b.mtime_ns = w.mtime_ns
                  AND b.sha256 IS NOT NULL AND b.ident_id IS NOT NULL
-                 AND b.outcome IN ('ok', 'empty', 'identify_error')""",
+                 AND b.outcome IN ('ok', 'empty', 'identify_error', 'encrypted')""",
             (base_scan,),
         )
         cols = ", ".join(FILE_COLUMNS[1:])

@@ -236,6 +236,7 @@ _DROID_STATUS = {
     "empty": "Done",
     "identify_error": "Done",
     "changed": "Done",
+    "encrypted": "Done",
     "unreadable": "Access denied",
     "vanished": "Not found",
 }

@@ -63,11 +63,13 @@ def sha256_file(path: bytes, size: int | None = None, mtime_ns: int | None = Non
         total = 0
         buf = _buffer()
         view = memoryview(buf)
+        pdf = _PdfEncryption()
         while True:
             n = os.readv(fd, [buf])
             if not n:
                 break
             digest.update(view[:n])
+            pdf.feed(view[:n], first=total == 0)
             total += n
         after = os.fstat(fd)
     except OSError as exc:
@@ -85,9 +87,41 @@ def sha256_file(path: bytes, size: int | None = None, mtime_ns: int | None = Non
             "changed",
             "file changed while it was being read; scan again when it is stable",
         )
-    outcome = "empty" if total == 0 else "ok"
-    message = "zero-length file" if total == 0 else None
-    return HashResult(digest.hexdigest(), total, before.st_mtime_ns, outcome, message)
+    if total == 0:
+        return HashResult(digest.hexdigest(), 0, before.st_mtime_ns, "empty", "zero-length file")
+    if pdf.encrypted():
+        return HashResult(
+            digest.hexdigest(),
+            total,
+            before.st_mtime_ns,
+            "encrypted",
+            "PDF with an /Encrypt dictionary: password-protected or permission-restricted",
+        )
+    return HashResult(digest.hexdigest(), total, before.st_mtime_ns, "ok")
+
+
+class _PdfEncryption:
+    """Notices an encrypted PDF while it streams past: the /Encrypt key sits in the trailer (or
+    the cross-reference stream's dictionary) at the end, or near the start when linearized."""
+
+    HEAD = 8192
+    TAIL = 65536
+
+    def __init__(self) -> None:
+        self.is_pdf = False
+        self.head = b""
+        self.tail = b""
+
+    def feed(self, chunk: memoryview, *, first: bool) -> None:
+        if first:
+            self.is_pdf = bytes(chunk[:1024]).lstrip().startswith(b"%PDF-")
+            if self.is_pdf:
+                self.head = bytes(chunk[: self.HEAD])
+        if self.is_pdf:
+            self.tail = (self.tail + bytes(chunk[-self.TAIL :]))[-self.TAIL :]
+
+    def encrypted(self) -> bool:
+        return self.is_pdf and (b"/Encrypt" in self.tail or b"/Encrypt" in self.head)
 
 
 def error_outcome(exc: OSError) -> str:

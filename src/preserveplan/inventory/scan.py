@@ -412,7 +412,7 @@ class _Scan:
         """Reuse checksum (and identification) of a file unchanged since the base scan."""
         if (old.size, old.mtime_ns) != (entry.size, entry.mtime_ns) or old.sha256 is None:
             return False
-        if old.outcome not in ("ok", "empty", "identify_error"):
+        if old.outcome not in ("ok", "empty", "identify_error", "encrypted"):
             return False
         pending = _Pending(
             entry, old.sha256, P.extension(entry.rel), outcome=old.outcome, message=old.message
@@ -456,7 +456,7 @@ class _Scan:
             entry = pending.entry
             entry.size, entry.mtime_ns = res.size, res.mtime_ns
             pending.sha256, pending.outcome, pending.message = res.sha256, res.outcome, res.message
-            if res.sha256 is None or res.outcome not in ("ok", "empty", "changed"):
+            if res.sha256 is None or res.outcome not in ("ok", "empty", "changed", "encrypted"):
                 self._add_row(pending)
             else:
                 hashed.append(pending)
