@@ -78,3 +78,13 @@ def test_main_job_on_the_sample_archive(sample: Path, tmp_path: Path) -> None:
     }
     mismatched = [r for r in recs if "extension mismatch" in (r["warning"] or "")]
     assert len(mismatched) >= 3  # PNG as .jpg, DOCX as .doc, PDF as .txt
+    # run = scan -> assess: every file has exactly one outcome under the default ruleset
+    assessment = report["assessment"]
+    assert assessment["ruleset"] == "dalarna-default"
+    files = [r for r in recs if r["kind"] in ("file", "member")]
+    assert assessment["summary"]["files"] == len(files)
+    assert all(r["status"] for r in files)
+    assert {r["finding"] for r in mismatched} == {"extension_mismatch"}
+    assert any(r["status"] == "migrate" and r["action"] for r in files)
+    encrypted = [r for r in files if r["finding"] == "encrypted"]
+    assert any(r["path"].endswith(".pdf") for r in encrypted)  # the password-protected PDF

@@ -259,17 +259,40 @@ def scan(archive: tuple[str, ...], **opts: Any) -> None:
     show_default=True,
     help="Folder for the inventory files.",
 )
-def run(archive: str, out_dir: str, **opts: Any) -> None:
-    """The main job: scan ARCHIVE and write its format profile and inventory."""
+@click.option(
+    "--rules",
+    "rules_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Ruleset YAML (default: the shipped rules/default.yaml).",
+)
+def run(archive: str, out_dir: str, rules_file: str | None, **opts: Any) -> None:
+    """The main job: scan ARCHIVE, assess it against the ruleset, write the inventory."""
+    from .rules import load_ruleset
+    from .rules.assess import assess as run_assess
+
+    ruleset = load_ruleset(rules_file)  # a broken policy stops the job before any scanning
     results = _do_scan((archive,), opts)
     result = results[0]
     with Catalog(opts["db"]) as catalog:
+        assessment = run_assess(catalog, ruleset, result.scan_id)
         written = api.write_inventory(catalog, result.scan_id, out_dir)
         profile = catalog.format_profile(result.scan_id)
     if opts["as_json"]:
-        click.echo(json.dumps({"scan": result.__dict__, "profile": profile, "files": written}))
+        click.echo(
+            json.dumps(
+                {
+                    "scan": result.__dict__,
+                    "assessment": assessment.__dict__,
+                    "profile": profile,
+                    "files": written,
+                }
+            )
+        )
         return
     _print_summary(result)
+    click.echo()
+    _print_assessment(assessment)
     click.echo()
     _print_profile(profile[:25])
     if len(profile) > 25:
@@ -456,7 +479,7 @@ def rules_show(rules_file: str | None, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="JSON output.")
 def rules_explain(what: str, rules_file: str | None, as_json: bool) -> None:
     """Which rule applies to WHAT (a PUID, or a file that is identified now) and why."""
-    from .pronom import formats, is_puid
+    from .pronom import formats, is_puid, label
     from .rules import load_ruleset
 
     ruleset = load_ruleset(rules_file)
@@ -465,6 +488,7 @@ def rules_explain(what: str, rules_file: str | None, as_json: bool) -> None:
         fmt = formats().get(what)
         ident = {
             "puid": what,
+            "format": label(what),
             "mime": fmt.mime if fmt else None,
             "class": fmt.klass if fmt else None,
             "ext": None,
