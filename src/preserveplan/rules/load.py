@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -57,14 +56,13 @@ class RulesetError(PreserveplanError):
 
 
 def bundled_rules_dir() -> Path:
-    """The shipped rules folder (inside the installed package, or the source checkout's)."""
-    try:
-        path = Path(str(resources.files("preserveplan.rules_data")))
-        if (path / "default.yaml").is_file():
-            return path
-    except (ModuleNotFoundError, TypeError):
-        pass
-    return Path(__file__).resolve().parents[3] / "rules"
+    """The shipped rules folder: inside an installed package (``preserveplan/rules_data``,
+    built from the top-level ``rules/``), or the source checkout's ``rules/``."""
+    here = Path(__file__).resolve()
+    installed = here.parents[1] / "rules_data"
+    if (installed / "default.yaml").is_file():
+        return installed
+    return here.parents[3] / "rules"
 
 
 def default_rules_path() -> Path:
