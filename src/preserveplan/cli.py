@@ -621,8 +621,12 @@ def _print_assessment(result: Any) -> None:
     if s["findings"]:
         click.echo("  findings: " + ", ".join(f"{k} {v}" for k, v in sorted(s["findings"].items())))
     for org, cell in sorted(s["by_org"].items()):
-        cells = ", ".join(f"{k} {v['files']}" for k, v in sorted(cell["status"].items()))
-        click.echo(f"  {org or '(root)'}: {cells}")
+        for key in ("status", "risk"):
+            cells = ", ".join(
+                f"{k} {v['files']} ({v['bytes'] / 1e6:.1f} MB)"
+                for k, v in sorted(cell[key].items())
+            )
+            click.echo(f"  {org or '(root)'} {key}: {cells}")
     if result.changes is not None:
         moved = ", ".join(f"{k}: {v}" for k, v in sorted(result.changes.items())) or "no changes"
         click.echo(f"  compared with the last stored assessment: {moved}")
