@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from multiprocessing import get_context
 from typing import Any, Protocol
 
@@ -86,7 +86,6 @@ class _Counters:
     containers: int = 0
     members: int = 0
     bytes_read: int = 0
-    extra: dict[str, int] = field(default_factory=dict)
 
 
 def scan(
