@@ -18,6 +18,8 @@ tools=(
   "convert-im6.q16:imagemagick"
   "chromium:chromium"
   "sqlite3:sqlite3"
+  "msgconvert:libemail-outlook-message-perl"
+  "pdftoppm:poppler-utils"
 )
 missing=()
 for pair in "${tools[@]}"; do
@@ -26,7 +28,9 @@ for pair in "${tools[@]}"; do
     missing+=("$pkg")
   fi
 done
-for pkg in libarchive13 fonts-dejavu-core fonts-liberation2 python3-venv; do
+# fonts: metric-compatible with Calibri/Cambria, or office documents reflow when converted
+for pkg in libarchive13 fonts-dejavu-core fonts-liberation2 fonts-crosextra-carlito \
+  fonts-crosextra-caladea python3-venv; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 
