@@ -28,7 +28,7 @@ from typing import Any
 from .errors import CatalogError, CatalogLockedError, UsageError
 
 DEFAULT_DB = "preserveplan.db"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Each entry upgrades the schema from version i to i+1 (index i). Never edit a shipped entry:
 # append a new one. The catalog must keep working for years.
@@ -140,6 +140,18 @@ MIGRATIONS: list[str] = [
         revoked_at  TEXT
     );
     CREATE INDEX overrides_sha ON overrides(sha256);
+    """,
+    # 3: conversion rates measured on this machine (preserveplan calibrate)
+    """
+    CREATE TABLE tool_rates (
+        tool             TEXT PRIMARY KEY,
+        tool_version     TEXT NOT NULL,
+        seconds_per_file REAL NOT NULL,
+        seconds_per_mb   REAL NOT NULL,
+        output_ratio     REAL NOT NULL,
+        samples          INTEGER NOT NULL,
+        measured_at      TEXT NOT NULL
+    );
     """,
 ]
 
@@ -304,8 +316,6 @@ class Catalog:
             )
         if version == SCHEMA_VERSION:
             return
-        if self.readonly:
-            raise CatalogError(f"catalog {self.path} needs an upgrade; run a scan to upgrade it")
         for index in range(version, SCHEMA_VERSION):
             self.db.execute("BEGIN IMMEDIATE")
             try:
@@ -662,6 +672,26 @@ class Catalog:
             (previous, assessment_id),
         ).fetchall()
         return dict(rows)
+
+    def migration_groups(
+        self, assessment_id: int, scan_id: int
+    ) -> list[tuple[str, str, bool, int, int]]:
+        """(rule, org, inside a container, files, bytes) of the files to migrate."""
+        rows = self.db.execute(
+            """SELECT a.rule_id, f.org, f.parent IS NOT NULL, COUNT(*), COALESCE(SUM(f.size), 0)
+               FROM assessed a JOIN files f ON f.scan_id = ? AND f.path = a.path
+               WHERE a.assessment_id = ? AND a.status = 'migrate'
+               GROUP BY 1, 2, 3 ORDER BY 1, 2""",
+            (scan_id, assessment_id),
+        ).fetchall()
+        return [(r or "", o, bool(i), n, b) for r, o, i, n, b in rows]
+
+    def tool_rates(self) -> dict[str, tuple[float, float, float]]:
+        """Measured rates: tool -> (seconds per file, seconds per MB, output/input bytes)."""
+        rows = self.db.execute(
+            "SELECT tool, seconds_per_file, seconds_per_mb, output_ratio FROM tool_rates"
+        ).fetchall()
+        return {t: (a, b, c) for t, a, b, c in rows}
 
     def sha256_of(self, scan_id: int, path: bytes) -> str | None:
         row = self.db.execute(

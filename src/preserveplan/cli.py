@@ -200,6 +200,22 @@ def _do_scan(roots: tuple[str, ...], opts: dict[str, Any]) -> list[api.ScanResul
         )
 
 
+def _size(n: float) -> str:
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if abs(n) < 1000 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} TB"
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
 def _print_summary(result: api.ScanResult) -> None:
     s = result.summary
     run = s["this_run"]
@@ -630,6 +646,77 @@ def _print_assessment(result: Any) -> None:
     if result.changes is not None:
         moved = ", ".join(f"{k}: {v}" for k, v in sorted(result.changes.items())) or "no changes"
         click.echo(f"  compared with the last stored assessment: {moved}")
+
+
+@main.command()
+@db_option
+@scan_option
+@click.option("--only", default=None, metavar="RULE|ORG", help="Only one rule id or organisation.")
+@click.option("--json", "as_json", is_flag=True, help="JSON output.")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV output (one line per rule and org).")
+def plan(
+    db: str | None, scan_id: int | None, only: str | None, as_json: bool, as_csv: bool
+) -> None:
+    """The migration plan from the newest assessment: files, bytes, estimated output and time per
+    rule and organisation, and whether each tool is installed. Writes nothing."""
+    from .migrate.plan import make_plan
+
+    with Catalog(db, readonly=True) as catalog:
+        result = make_plan(catalog, scan_id, only)
+    if as_json:
+        click.echo(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
+        return
+    if as_csv:
+        out = csv.DictWriter(
+            sys.stdout,
+            fieldnames=[
+                "rule",
+                "org",
+                "tool",
+                "target",
+                "target_puid",
+                "files",
+                "bytes",
+                "est_output_bytes",
+                "est_seconds",
+            ],
+        )
+        out.writeheader()
+        for line in result.lines:
+            out.writerow(line.__dict__)
+        return
+    click.echo(
+        f"migration plan: scan {result.scan_id}, assessment {result.assessment_id} "
+        f"({result.ruleset})"
+    )
+    click.echo(
+        f"{'rule':<24} {'tool':<12} {'target':<9} {'files':>8} {'input':>10} {'output*':>10} "
+        f"{'time*':>9}"
+    )
+    for row in result.totals("rule"):
+        line = next(x for x in result.lines if x.rule == row["rule"])
+        click.echo(
+            f"{row['rule']:<24} {line.tool:<12} {line.target:<9} {row['files']:>8} "
+            f"{_size(row['bytes']):>10} {_size(row['est_output_bytes']):>10} "
+            f"{_duration(row['est_seconds']):>9}"
+        )
+    click.echo("per organisation:")
+    for row in result.totals("org"):
+        click.echo(
+            f"  {row['org'] or '(root)':<22} {row['files']:>8} files {_size(row['bytes']):>10} "
+            f"~{_duration(row['est_seconds'])}"
+        )
+    kinds = ", ".join(f"{t} {r['source']}" for t, r in result.rates.items())
+    click.echo(
+        f"* estimates from rates: {kinds or 'none'}"
+        + (" (run 'preserveplan calibrate' to measure)" if "default" in kinds else "")
+    )
+    if result.in_containers:
+        click.echo(f"{result.in_containers} files to migrate are inside containers: extract first")
+    for tool, hint in result.missing_tools.items():
+        click.echo(f"tool {tool} is missing: {hint}", err=True)
+    if result.missing_tools:
+        sys.exit(1)
 
 
 @main.command()

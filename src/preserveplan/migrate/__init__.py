@@ -1,0 +1,1 @@
+"""Migration of files to archival formats (converters live in :mod:`preserveplan.migrate.tools`)."""
