@@ -36,7 +36,21 @@ def invoke(*args: str) -> tuple[int, str, str]:
 def test_help_everywhere() -> None:
     code, out, _ = invoke("--help")
     assert code == 0
-    for command in ("scan", "scans", "formats", "export", "diff", "run"):
+    for command in (
+        "scan",
+        "scans",
+        "formats",
+        "export",
+        "diff",
+        "run",
+        "assess",
+        "override",
+        "overrides",
+        "plan",
+        "report",
+        "validate",
+        "rules",
+    ):
         assert command in out
         code, out_cmd, _ = invoke(command, "--help")
         assert code == 0 and "Usage" in out_cmd
@@ -130,6 +144,11 @@ def test_run_writes_inventory_and_says_where(archive: Path, tmp_path: Path) -> N
     assert (out_dir / "scan-1-droid.csv").exists()
     assert (out_dir / "scan-1-formats.csv").exists()
     assert len((out_dir / "scan-1-inventory.jsonl").read_text().splitlines()) == 5
+    reports = sorted(p.name for p in out_dir.glob("*.html"))
+    assert [r.split("-")[0] for r in reports] == ["management", "specialist"]
+    for name in reports:
+        assert str((out_dir / name).resolve()) in out
+    assert "Bevarandeplanering" in (out_dir / reports[0]).read_text()
 
 
 def test_missing_root_is_a_clear_error(tmp_path: Path) -> None:

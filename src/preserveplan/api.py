@@ -16,7 +16,27 @@ from .catalog import Catalog
 from .export import atomic_path, export
 from .inventory.scan import ScanResult, scan
 
-__all__ = ["Catalog", "ScanResult", "export", "scan", "write_inventory"]
+__all__ = ["Catalog", "ScanResult", "export", "scan", "write_inventory", "write_reports"]
+
+
+def write_reports(
+    catalog: Catalog, scan_id: int, out_dir: str | os.PathLike[str]
+) -> dict[str, str]:
+    """Write the specialist report (English) and the management report (Swedish)."""
+    from datetime import date
+
+    from .report import write_report
+
+    out = Path(out_dir)
+    stem = f"{scan_id}-{date.today().isoformat()}"
+    return {
+        "Specialist report (HTML)": str(
+            write_report(catalog, "specialist", scan_id, "en", out / f"specialist-{stem}.html")
+        ),
+        "Management report (HTML, sv)": str(
+            write_report(catalog, "management", scan_id, "sv", out / f"management-{stem}.html")
+        ),
+    }
 
 
 def write_inventory(

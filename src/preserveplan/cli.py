@@ -293,6 +293,7 @@ def run(archive: str, out_dir: str, rules_file: str | None, **opts: Any) -> None
     with Catalog(opts["db"]) as catalog:
         assessment = run_assess(catalog, ruleset, result.scan_id)
         written = api.write_inventory(catalog, result.scan_id, out_dir)
+        written.update(api.write_reports(catalog, result.scan_id, out_dir))
         profile = catalog.format_profile(result.scan_id)
     if opts["as_json"]:
         click.echo(
@@ -716,6 +717,76 @@ def plan(
     for tool, hint in result.missing_tools.items():
         click.echo(f"tool {tool} is missing: {hint}", err=True)
     if result.missing_tools:
+        sys.exit(1)
+
+
+@main.command()
+@db_option
+@scan_option
+@click.option(
+    "--kind",
+    type=click.Choice(["specialist", "management"]),
+    default="specialist",
+    show_default=True,
+    help="Detail for specialists, or the summary for management.",
+)
+@click.option(
+    "--lang",
+    type=click.Choice(["sv", "en"]),
+    default=None,
+    help="Language (default: sv for management, en for specialists).",
+)
+@click.option(
+    "--compare",
+    type=int,
+    default=None,
+    metavar="SCAN_ID",
+    help="Earlier scan to compare with (default: the previous scan of the root).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="HTML file (default: reports/<kind>-<scan>-<date>.html).",
+)
+def report(
+    db: str | None,
+    scan_id: int | None,
+    kind: str,
+    lang: str | None,
+    compare: int | None,
+    output: str | None,
+) -> None:
+    """Write a self-contained HTML report (inline CSS and SVG, prints well)."""
+    from .report import write_report
+
+    with Catalog(db, readonly=True) as catalog:
+        path = write_report(catalog, kind, scan_id, lang, output, compare)
+    click.echo(str(path.resolve()))
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--puid", "expected_puid", default=None, help="The PUID each file must be.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+def validate(files: tuple[str, ...], expected_puid: str | None, as_json: bool) -> None:
+    """Check FILES the way migration outputs are checked: identification, and for PDF/A the
+    structural rules of ISO 19005 (veraPDF instead when it is on PATH). Exit 1 if any fails."""
+    from .migrate.validate import validate_file
+
+    bad = 0
+    for name in files:
+        result = validate_file(Path(name), expected_puid)
+        bad += not result.valid
+        if as_json:
+            click.echo(json.dumps(result.as_json(), ensure_ascii=False))
+            continue
+        verdict = "valid" if result.valid else "INVALID"
+        click.echo(f"{verdict:<8} {result.puid or '-':<10} {result.profile or '-':<9} {name}")
+        for problem in result.errors:
+            click.echo(f"           {problem.clause}: {problem.message}")
+    if bad:
         sys.exit(1)
 
 

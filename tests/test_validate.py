@@ -1,0 +1,195 @@
+"""Output validation (preserveplan.migrate.validate): PDF/A structural checks measured on the
+shared corpus (pdfa_valid column), plus identification, encryption, truncation, Ghostscript."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from conftest import CORPUS
+
+from preserveplan.migrate.validate import (
+    Problem,
+    ValidationResult,
+    parse_verapdf_report,
+    validate_file,
+)
+
+HAVE_CORPUS = (CORPUS / "expected.csv").is_file()
+needs_corpus = pytest.mark.skipif(
+    not HAVE_CORPUS, reason=f"shared corpus not found at {CORPUS} (set PRESERVEPLAN_SHARED)"
+)
+
+
+def _pdfa_rows() -> list[dict[str, str]]:
+    if not HAVE_CORPUS:
+        return []
+    with (CORPUS / "expected.csv").open(newline="", encoding="utf-8") as fh:
+        return [r for r in csv.DictReader(fh) if r["pdfa_valid"] in ("pass", "fail")]
+
+
+@needs_corpus
+def test_corpus_pdfa_verdicts(capsys: pytest.CaptureFixture[str]) -> None:
+    rows = _pdfa_rows()
+    assert rows, "expected.csv has no pdfa_valid rows"
+    false_rejections: list[str] = []
+    caught = fails = 0
+    missed: list[str] = []
+    t0 = time.perf_counter()
+    for row in rows:
+        res = validate_file(CORPUS / row["path"], row["expected_puid"])
+        assert res.profile is not None, f"{row['path']}: PDF/A claim not found"
+        if row["pdfa_valid"] == "pass":
+            if not res.valid:
+                false_rejections.append(f"{row['path']}: {res.errors}")
+        else:
+            fails += 1
+            if res.valid:
+                missed.append(row["path"])
+            else:
+                caught += 1
+    elapsed = time.perf_counter() - t0
+    with capsys.disabled():
+        passes = sum(r["pdfa_valid"] == "pass" for r in rows)
+        print(
+            f"\nPDF/A corpus: {len(rows)} files, {elapsed / len(rows) * 1000:.1f} ms/file; "
+            f"pass files rejected {len(false_rejections)}/{passes}; "
+            f"fail files caught {caught}/{fails} ({caught / fails:.0%}); missed: {missed}"
+        )
+    assert not false_rejections, "valid PDF/A files rejected:\n" + "\n".join(false_rejections)
+    assert caught / fails >= 0.9
+
+
+@needs_corpus
+def test_non_pdf_with_wrong_expected_puid_is_invalid(tmp_path: Path) -> None:
+    txt = tmp_path / "note.txt"
+    txt.write_text("just some plain text\n" * 10, encoding="utf-8")
+    res = validate_file(txt, "fmt/477")
+    assert not res.valid
+    assert res.profile is None
+    assert res.errors[0].clause == "identification"
+    assert "fmt/477" in res.errors[0].message
+
+
+@needs_corpus
+def test_plain_pdf_valid_when_puid_matches() -> None:
+    pdf = CORPUS / "py-pdf-sample-files/001-trivial/minimal-document.pdf"
+    res = validate_file(pdf, "fmt/19")
+    assert res.valid, res.errors
+    assert res.profile is None
+    assert not validate_file(pdf, "fmt/477").valid
+
+
+@needs_corpus
+def test_encrypted_pdf_is_invalid() -> None:
+    folder = CORPUS / "py-pdf-sample-files/005-libreoffice-writer-password"
+    [pdf] = sorted(folder.glob("*.pdf"))
+    res = validate_file(pdf)
+    assert not res.valid
+    assert any("encrypt" in p.clause for p in res.errors), res.errors
+
+
+@needs_corpus
+@pytest.mark.parametrize("keep", [0.3, 0.9])
+def test_truncated_pdf_is_invalid_without_exception(tmp_path: Path, keep: float) -> None:
+    src = (CORPUS / "format-corpus/pdfCabinetOfHorrors/veraPDFHiRes.pdf").read_bytes()
+    cut = tmp_path / "cut.pdf"
+    cut.write_bytes(src[: int(len(src) * keep)])
+    res = validate_file(cut)
+    assert not res.valid
+    assert res.errors
+    json = res.as_json()
+    assert set(json) >= {"path", "puid", "profile", "valid", "errors"}
+
+
+def test_missing_and_empty_files(tmp_path: Path) -> None:
+    assert not validate_file(tmp_path / "nope.pdf").valid
+    empty = tmp_path / "empty.pdf"
+    empty.write_bytes(b"")
+    res = validate_file(empty, "fmt/477")
+    assert not res.valid
+
+
+def test_garbage_with_pdf_header(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.pdf"
+    bad.write_bytes(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n" + bytes(range(256)) * 20)
+    res = validate_file(bad)
+    assert not res.valid
+    assert all(isinstance(p, Problem) for p in res.errors)
+
+
+def test_result_json_shape(tmp_path: Path) -> None:
+    f = tmp_path / "a.txt"
+    f.write_text("hello\n", encoding="utf-8")
+    res = validate_file(f)
+    assert isinstance(res, ValidationResult)
+    j = res.as_json()
+    assert j["path"] == str(f)
+    assert j["valid"] is True and j["errors"] == [] and j["profile"] is None
+    with pytest.raises(AttributeError):
+        res.valid = False  # type: ignore[misc, unused-ignore]
+
+
+GS_DEF = Path("/usr/share/ghostscript/10.00.0/lib/PDFA_def.ps")
+GS_ICC = Path("/usr/share/ghostscript/10.00.0/iccprofiles")
+
+
+@needs_corpus
+@pytest.mark.skipif(shutil.which("gs") is None, reason="ghostscript (gs) not installed")
+def test_ghostscript_pdfa(tmp_path: Path) -> None:
+    src = CORPUS / "py-pdf-sample-files/001-trivial/minimal-document.pdf"
+    base = ["gs", "-q", "-dPDFA=2", "-dBATCH", "-dNOPAUSE", "-dSAFER", "-sDEVICE=pdfwrite"]
+    base += ["-sColorConversionStrategy=RGB", "-dPDFACompatibilityPolicy=1"]
+    plain = tmp_path / "plain.pdf"
+    subprocess.run([*base, f"-sOutputFile={plain}", str(src)], check=True, timeout=60)
+    res = validate_file(plain, "fmt/477")
+    assert res.profile == "PDF/A-2b"
+    assert not res.valid, "gs output without PDFA_def.ps has no output intent"
+    assert any("OutputIntents" in p.message for p in res.errors), res.errors
+
+    if not (GS_DEF.is_file() and (GS_ICC / "srgb.icc").is_file()):
+        pytest.skip("Ghostscript 10.00.0 PDFA_def.ps / srgb.icc not found")
+    text = GS_DEF.read_text(encoding="latin-1")
+    text = text.replace("(srgb.icc)", f"({GS_ICC / 'srgb.icc'})")
+    start = text.find("/Title (Title)")
+    if start >= 0:  # TOOLS.md §2.1: drop the DOCINFO pdfmark that titles everything "Title"
+        end = text.find("/DOCINFO pdfmark", start)
+        line_start = text.rfind("\n", 0, start) + 1
+        text = text[:line_start] + text[end + len("/DOCINFO pdfmark") :]
+    pdfa_def = tmp_path / "PDFA_def.ps"
+    pdfa_def.write_text(text, encoding="latin-1")
+    good = tmp_path / "good.pdf"
+    cmd = [*base, f"--permit-file-read={GS_ICC}/", f"-sOutputFile={good}", str(pdfa_def)]
+    subprocess.run([*cmd, str(src)], check=True, timeout=60)
+    res = validate_file(good, "fmt/477")
+    assert res.valid, res.errors
+    assert res.profile == "PDF/A-2b"
+
+
+@needs_corpus
+@pytest.mark.skipif(shutil.which("verapdf") is None, reason="verapdf not on PATH")
+def test_verapdf_used_when_present() -> None:
+    res = validate_file(CORPUS / "pdfa-testsuite/pdfa2-6-11-bfo-t01-fail.pdf")
+    assert any("veraPDF" in c for c in res.checked)
+    assert not res.valid
+
+
+def test_parse_verapdf_report() -> None:
+    xml = b"""<?xml version="1.0" encoding="utf-8"?>
+<report><jobs><job><validationReport profileName="PDF/A-2B validation profile"
+  statement="PDF file is not compliant with Validation Profile requirements."
+  isCompliant="false"><details passedRules="140" failedRules="1" passedChecks="500"
+  failedChecks="1"><rule specification="ISO 19005-2:2011" clause="6.11" testNumber="1"
+  status="failed" failedChecks="1"><description>The document catalog dictionary shall not
+  include a key with the name Requirements</description></rule></details></validationReport>
+</job></jobs></report>"""
+    [p] = parse_verapdf_report(xml)
+    assert p.clause == "6.11-1"
+    assert "Requirements" in p.message
+    ok = xml.replace(b'isCompliant="false"', b'isCompliant="true"')
+    assert parse_verapdf_report(ok) == []
+    assert parse_verapdf_report(b"not xml")[0].clause == "verapdf"
