@@ -28,9 +28,10 @@ for pair in "${tools[@]}"; do
     missing+=("$pkg")
   fi
 done
-# fonts: metric-compatible with Calibri/Cambria, or office documents reflow when converted
+# fonts: metric-compatible with Calibri/Cambria, or office documents reflow when converted;
+# libemail-address-perl: msgconvert dies without it on Debian 12
 for pkg in libarchive13 fonts-dejavu-core fonts-liberation2 fonts-crosextra-carlito \
-  fonts-crosextra-caladea python3-venv; do
+  fonts-crosextra-caladea python3-venv libemail-address-perl; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 

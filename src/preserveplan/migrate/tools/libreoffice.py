@@ -1,0 +1,281 @@
+"""LibreOffice (cold ``soffice --headless --convert-to``): office documents → PDF/A-2b, ODT, ODS.
+
+Command line from TOOLS.md §1.1: the PDF export options in LibreOffice 7.4's JSON syntax
+(``SelectPdfVersion`` 2 = PDF/A-2b, ``UseLosslessCompression`` true so images are not re-encoded
+as JPEG, ``ReduceImageResolution`` false) — the old ``…:SelectPdfVersion=2`` form is silently
+ignored. The export filter follows the input type: ``writer_pdf_Export``, ``calc_pdf_Export``,
+``impress_pdf_Export``, ``draw_pdf_Export``, ``writer_web_pdf_Export``.
+
+Targets: ``pdfa-2b`` (fmt/477) from Writer/Calc/Impress/Draw/HTML inputs, ``odt`` (fmt/1756 or
+fmt/291 depending on signatures) from Writer inputs, ``ods`` from Calc inputs.
+
+Isolation and safety:
+
+* every running soffice has its own user profile (``-env:UserInstallation``), taken from a
+  per-process pool of profile folders under the system temp folder (a profile is reused by later
+  conversions, never by two at once, and thrown away after a timeout or crash);
+* the output goes to a fresh job folder inside ``dst``'s folder (LibreOffice names outputs after
+  the input's stem and overwrites; a killed run leaves ``lu*.tmp`` files) which is removed
+  afterwards; the checked output is moved to ``dst`` with :func:`os.replace`;
+* the source is passed as is: ``--convert-to`` opens it read-only and creates no lock file next
+  to it (checked with strace on 7.4.7);
+* LibreOffice exits 0 and happily makes a "PDF/A" of random bytes (imported as text) and of empty
+  files, so the input's magic number must match its extension (ZIP for OOXML/ODF, OLE2 for the
+  97-2003 formats, ``{\\rtf`` for RTF, XML for flat ODF) — the caller should still convert only
+  files whose PUID the rule names. An encrypted OOXML file (an OLE2 container) is refused here.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import functools
+import json
+import os
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+
+from preserveplan.migrate.tools._exec import (
+    ConvertResult,
+    InputRefused,
+    MissingToolError,
+    RunResult,
+    convert_file,
+    find_program,
+    pdfa_problem,
+    read_head,
+    run,
+)
+
+TOOL = "libreoffice"
+TARGETS = ("pdfa-2b", "odt", "ods")
+
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
+_WRITER = _words("doc docx docm dot dotx dotm odt ott fodt rtf txt wpd wps lwp sxw abw hwp")
+_CALC = _words("xls xlsx xlsm xlsb xlt xltx xltm ods ots fods csv sxc dif slk")
+_IMPRESS = _words("ppt pptx pptm pps ppsx pot potx potm odp otp fodp sxi")
+_DRAW = _words("odg otg fodg vsd vsdx sxd")
+_WEB = _words("htm html xhtml")
+MODULE_OF: dict[str, str] = {
+    **dict.fromkeys(_WRITER, "writer"),
+    **dict.fromkeys(_CALC, "calc"),
+    **dict.fromkeys(_IMPRESS, "impress"),
+    **dict.fromkeys(_DRAW, "draw"),
+    **dict.fromkeys(_WEB, "writer_web"),
+}
+#: PDF export options (LibreOffice 7.4+ JSON syntax)
+PDF_OPTIONS: dict[str, dict[str, str]] = {
+    "SelectPdfVersion": {"type": "long", "value": "2"},
+    "UseLosslessCompression": {"type": "boolean", "value": "true"},
+    "ReduceImageResolution": {"type": "boolean", "value": "false"},
+}
+# (target, module) → (--convert-to spec, output extension)
+_ODF = {
+    ("odt", "writer"): ("odt:writer8", "odt"),
+    ("odt", "writer_web"): ("odt:writerweb8_writer", "odt"),
+    ("ods", "calc"): ("ods:calc8", "ods"),
+}
+_ODF_MIMETYPE = {
+    "odt": b"application/vnd.oasis.opendocument.text",
+    "ods": b"application/vnd.oasis.opendocument.spreadsheet",
+}
+
+_ZIP = (b"PK\x03\x04",)
+_OLE = (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",)
+_RTF = (b"{\\rtf",)
+_XML = (b"<?xml", b"\xef\xbb\xbf<?xml")
+_MAGIC: dict[str, tuple[bytes, ...]] = {
+    **dict.fromkeys(
+        _words(
+            "docx docm dotx dotm odt ott xlsx xlsm xlsb xltx xltm ods ots pptx pptm ppsx potx"
+            " potm odp otp odg otg vsdx sxw sxc sxi sxd"
+        ),
+        _ZIP,
+    ),
+    # Word/Excel also saved RTF, HTML and XML under these names
+    **dict.fromkeys(_words("doc dot xls xlt"), _OLE + _RTF + _XML + (b"<",)),
+    **dict.fromkeys(_words("ppt pps pot vsd wps"), _OLE),
+    "rtf": _RTF,
+    **dict.fromkeys(_words("fodt fods fodp fodg"), _XML),
+}
+
+
+def program() -> str:
+    return find_program("soffice", "libreoffice")
+
+
+@functools.cache
+def _version_of(exe: str) -> str:
+    res = run([exe, "--version"], timeout=60)
+    first = res.stdout.strip().splitlines()[0] if res.stdout.strip() else ""
+    if res.returncode != 0 or not first:
+        raise MissingToolError(exe, f"--version failed: {res.output_tail}")
+    # "LibreOffice 7.4.7.2 40(Build:2)" → "7.4.7.2"
+    parts = first.split()
+    return parts[1] if len(parts) > 1 and parts[0].startswith("LibreOffice") else first
+
+
+def version() -> str:
+    """LibreOffice version, e.g. ``7.4.7.2``; raises MissingToolError when soffice is missing."""
+    return _version_of(program())
+
+
+def available() -> bool:
+    try:
+        version()
+    except MissingToolError:
+        return False
+    return True
+
+
+# --- private user profiles ---------------------------------------------------------------
+
+
+class _ProfilePool:
+    """Profile folders for concurrent soffice processes of this Python process."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._free: list[Path] = []
+        self._base: Path | None = None
+        self._pid = 0
+
+    def _base_dir(self) -> Path:
+        if self._base is None or self._pid != os.getpid():  # new process (fork): own profiles
+            self._base = Path(tempfile.mkdtemp(prefix="preserveplan-lo-profiles-"))
+            self._pid = os.getpid()
+            self._free = []
+            atexit.register(shutil.rmtree, self._base, True)
+        return self._base
+
+    def acquire(self) -> Path:
+        with self._lock:
+            if self._free:
+                return self._free.pop()
+            return Path(tempfile.mkdtemp(prefix="profile-", dir=self._base_dir()))
+
+    def release(self, profile: Path, *, healthy: bool) -> None:
+        with self._lock:
+            if healthy and self._base is not None and profile.parent == self._base:
+                self._free.append(profile)
+                return
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+_PROFILES = _ProfilePool()
+
+
+# --- conversion ---------------------------------------------------------------------------
+
+
+def export_spec(target: str, module: str) -> tuple[str, str]:
+    """``--convert-to`` argument and output extension for ``target`` from a ``module`` input."""
+    if target == "pdfa-2b":
+        filt = "writer_web_pdf_Export" if module == "writer_web" else f"{module}_pdf_Export"
+        return f"pdf:{filt}:{json.dumps(PDF_OPTIONS, separators=(',', ':'))}", "pdf"
+    try:
+        return _ODF[(target, module)]
+    except KeyError:
+        raise ValueError(f"cannot make {target} from a {module} document") from None
+
+
+def input_problem(src: Path) -> str | None:
+    """Why LibreOffice must not be given ``src`` (type unknown, empty, magic mismatch), or None."""
+    ext = src.suffix.lower().lstrip(".")
+    if ext not in MODULE_OF:
+        return f"not an office document type LibreOffice is used for: .{ext}"
+    if src.stat().st_size == 0:
+        return "source is empty"
+    magic = _MAGIC.get(ext)
+    if magic is not None:
+        head = read_head(src, 16)
+        if not any(head.startswith(m) for m in magic):
+            hint = " (an OLE2 container: encrypted?)" if head.startswith(_OLE[0]) else ""
+            return f"content does not match the .{ext} extension{hint}"
+    return None
+
+
+def _odf_problem(path: Path, ext: str) -> str | None:
+    head = read_head(path, 38 + 60)
+    if not head.startswith(b"PK\x03\x04") or head[30:38] != b"mimetype":
+        return f"output is not an ODF package (.{ext})"
+    if not head[38:].startswith(_ODF_MIMETYPE[ext]):
+        return f"output mimetype is not {_ODF_MIMETYPE[ext].decode()}"
+    return None
+
+
+def command(src: Path, outdir: Path, profile: Path, spec: str) -> list[str]:
+    return [
+        program(),
+        "--headless",
+        "--invisible",
+        "--norestore",
+        "--nologo",
+        "--nodefault",
+        "--nolockcheck",
+        f"-env:UserInstallation={profile.resolve().as_uri()}",
+        "--convert-to",
+        spec,
+        "--outdir",
+        str(outdir.resolve()),
+        str(src.resolve()),
+    ]
+
+
+def convert(src: Path, dst: Path, *, timeout: float, target: str) -> ConvertResult:
+    """Convert the office document ``src`` to ``target`` at ``dst`` (see module docstring)."""
+    if target not in TARGETS:
+        raise ValueError(f"{TOOL}: unsupported target {target!r} (supported: {TARGETS})")
+    src, dst = Path(src), Path(dst)
+    module = MODULE_OF.get(src.suffix.lower().lstrip("."), "")
+
+    def execute(tmp: Path, ver: str) -> RunResult:
+        problem = input_problem(src)
+        spec, ext = "", ""
+        if problem is None:
+            try:
+                spec, ext = export_spec(target, module)
+            except ValueError as exc:
+                problem = str(exc)
+        if problem is not None:
+            raise InputRefused(problem)
+        profile = _PROFILES.acquire()
+        healthy = False
+        jobdir = Path(tempfile.mkdtemp(dir=tmp.parent, prefix=".lo-job-"))
+        try:
+            res = run(command(src, jobdir, profile, spec), timeout, cwd=jobdir)
+            healthy = not (res.timed_out or res.crashed)
+            out = jobdir / f"{src.stem}.{ext}"
+            if res.returncode == 0 and out.is_file():
+                os.replace(out, tmp)
+            elif res.returncode == 0:
+                with contextlib.suppress(OSError):
+                    tmp.unlink()  # "no output" below
+            return res
+        finally:
+            _PROFILES.release(profile, healthy=healthy)
+            shutil.rmtree(jobdir, ignore_errors=True)
+
+    def check(tmp: Path, res: RunResult) -> str | None:
+        if "could not be loaded" in res.output_tail:
+            return "LibreOffice could not load the source"
+        if target == "pdfa-2b":
+            return pdfa_problem(tmp, 2, "B")
+        return _odf_problem(tmp, target)
+
+    return convert_file(
+        tool=TOOL,
+        version=version,
+        src=src,
+        dst=dst,
+        target=target,
+        suffix=f".{'pdf' if target == 'pdfa-2b' else target}",
+        execute=execute,
+        check=check,
+    )
