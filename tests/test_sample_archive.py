@@ -86,5 +86,13 @@ def test_main_job_on_the_sample_archive(sample: Path, tmp_path: Path) -> None:
     assert all(r["status"] for r in files)
     assert {r["finding"] for r in mismatched} == {"extension_mismatch"}
     assert any(r["status"] == "migrate" and r["action"] for r in files)
+    # run ends with both reports; their totals match the format profile
+    total = sum(r["files"] for r in report["profile"])
+    for key, path in report["files"].items():
+        if key.endswith("report (HTML)") or "Management" in key:
+            html = Path(path).read_text(encoding="utf-8")
+            assert f">{total}<" in html.replace("\u202f", "").replace("\xa0", ""), key
+            assert "<script src" not in html and "http://" not in html
+    assert any("Management" in k for k in report["files"])
     encrypted = [r for r in files if r["finding"] == "encrypted"]
     assert any(r["path"].endswith(".pdf") for r in encrypted)  # the password-protected PDF

@@ -184,6 +184,63 @@ def profile(data: ReportData) -> list[dict[str, Any]]:
     return out
 
 
+OTHER_FAMILY = ""  # the key of the family of PUIDs that fall under no rule (or have no class)
+
+
+def pronom_classes(catalog: Catalog, data: ReportData) -> dict[str, str]:
+    """PUID -> PRONOM class (the one most of its files have), for grouping without rules."""
+    rows = catalog.db.execute(
+        f"""SELECT COALESCE(i.puid, ''), COALESCE(i.class, ''), COUNT(*)
+            FROM files f LEFT JOIN identifications i ON i.id = f.ident_id
+            WHERE f.scan_id = ? AND f.kind IN {KINDS}
+            GROUP BY 1, 2 ORDER BY 1, 3 DESC, 2""",
+        (data.scan.id,),
+    ).fetchall()
+    out: dict[str, str] = {}
+    for puid, cls, _ in rows:
+        out.setdefault(str(puid), str(cls).split(",")[0].strip())
+    return out
+
+
+def families(
+    data: ReportData, rows: list[dict[str, Any]], classes: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
+    """The profile rows grouped into format families, largest first, "other" last.
+
+    With an assessment a family is the rule a PUID falls under (its title names the family);
+    without one, ``classes`` (PUID -> PRONOM class) groups them. Family totals are the sums of
+    their rows, so the families add up to the profile.
+    """
+    rules = policy_rules(data)
+    groups: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        if data.assessment is not None:
+            key = row["rule"] if row["rule"] in rules else OTHER_FAMILY
+            name = str(rules[key].get("title") or key) if key else ""
+        else:
+            key = (classes or {}).get(row["puid"], "") or OTHER_FAMILY
+            name = key
+        fam = groups.setdefault(
+            key, {"key": key, "name": name, "files": 0, "bytes": 0, "rows": []}
+        )
+        fam["files"] += row["files"]
+        fam["bytes"] += row["bytes"]
+        fam["rows"].append(row)
+    out = []
+    for fam in groups.values():
+        rule = rules.get(fam["key"]) if fam["key"] else None
+        if rule is not None:
+            fam["status"], fam["risk"] = rule["status"], rule["risk"]
+        else:
+            statuses = {r["status"] for r in fam["rows"]}
+            risks = {r["risk"] for r in fam["rows"]}
+            fam["status"] = statuses.pop() if len(statuses) == 1 else ""
+            fam["risk"] = risks.pop() if len(risks) == 1 else ""
+        out.append(fam)
+    out.sort(key=lambda f: (f["key"] == OTHER_FAMILY, -f["files"], -f["bytes"], f["name"]))
+    return out
+
+
 def rules_used(data: ReportData) -> list[dict[str, Any]]:
     rules = policy_rules(data)
     used = {r["rule"] for r in data.by("rule") if r["rule"]}

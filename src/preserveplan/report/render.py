@@ -10,10 +10,12 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from ..catalog import Catalog
+from ..errors import UsageError
 from ..export import atomic_path
+from ..migrate.plan import Plan, make_plan
 from . import aggregate as A
 from . import charts
-from .strings import fmt_bytes, fmt_gb, fmt_number, fmt_percent, strings
+from .strings import fmt_bytes, fmt_duration, fmt_gb, fmt_number, fmt_percent, strings
 
 KINDS = ("specialist", "management")
 
@@ -32,6 +34,8 @@ def _env(lang: str) -> Environment:
     env.filters["size"] = lambda v: fmt_bytes(v, lang)
     env.filters["gb"] = lambda v: fmt_gb(v, lang)
     env.filters["pct"] = lambda part, whole: fmt_percent(part, whole, lang)
+    env.filters["duration"] = lambda v: fmt_duration(v, lang)
+    env.filters["hours"] = lambda v: fmt_number(v / 3600, lang, 1)
     return env
 
 
@@ -60,6 +64,7 @@ def write_report(
     data = A.collect(catalog, scan_id)
     target = Path(output) if output is not None else default_output(kind, data.scan.id)
     context = _common(data, t, lang)
+    context["plan"] = _plan(catalog, data)
     if kind == "specialist":
         csv_target = csv_path_for(target)
         with atomic_path(csv_target) as tmp, open(tmp, "w", encoding="utf-8", newline="") as fh:
@@ -68,7 +73,7 @@ def write_report(
         context.update(_specialist(catalog, data, t, lang))
         context["csv_name"] = csv_target.name
     else:
-        context.update(_management(catalog, data, t, lang, compare))
+        context.update(_management(catalog, data, t, lang, compare, context["plan"]))
     html = _env(lang).get_template(f"{kind}.html.j2").render(**context)
     with atomic_path(target) as tmp, open(tmp, "w", encoding="utf-8") as fh:
         fh.write(html)
@@ -134,8 +139,16 @@ def _specialist(
                 "rows": A.status_files(catalog, data, status, A.LIST_LIMIT),
             }
         )
+    profile = A.profile(data)
+    classes = A.pronom_classes(catalog, data) if data.assessment is None else None
+    families = A.families(data, profile, classes)
+    other = t["family_other"] if data.assessment is not None else t["family_other_class"]
+    for fam in families:
+        fam["name"] = fam["name"] or other
+    grouped = data.assessment is not None or any(f["key"] for f in families)
     return {
-        "profile": A.profile(data),
+        "profile": profile,
+        "families": families if grouped else None,
         "rules": A.rules_used(data),
         "findings_policy": A.policy_findings(data),
         "per_rule": per_rule,
@@ -147,15 +160,21 @@ def _specialist(
 
 
 def _management(
-    catalog: Catalog, data: A.ReportData, t: dict[str, str], lang: str, compare: int | None
+    catalog: Catalog,
+    data: A.ReportData,
+    t: dict[str, str],
+    lang: str,
+    compare: int | None,
+    plan: dict[str, Any] | None,
 ) -> dict[str, Any]:
     orgs = data.by("org")
     orgs.sort(key=lambda r: (-r["bytes"], r["org"]))
     org_status = data.by("org", "status")
     by_org = []
+    plan_org = {c["org"]: c for c in plan["by_org"]} if plan else {}
     for row in sorted(orgs, key=lambda r: r["org"]):
         cells = {r["status"]: r for r in org_status if r["org"] == row["org"]}
-        by_org.append({**row, "cells": cells})
+        by_org.append({**row, "cells": cells, "plan": plan_org.get(row["org"], _EMPTY_PLAN)})
     history = A.trend(catalog, data)
     trend_chart = None
     if len(history) >= 2:
@@ -178,4 +197,55 @@ def _management(
         "compare": A.comparison(catalog, data, compare),
         "trend": history,
         "trend_chart": trend_chart,
+    }
+
+
+_EMPTY_PLAN: dict[str, Any] = {"files": 0, "bytes": 0, "est_output_bytes": 0, "est_seconds": 0.0}
+
+
+def _plan(catalog: Catalog, data: A.ReportData) -> dict[str, Any] | None:
+    """The migration plan's estimates for the report, or None when no plan can be made."""
+    if data.assessment is None:
+        return None
+    try:
+        plan: Plan = make_plan(catalog, data.scan.id)
+    except UsageError:
+        return None
+    rules = A.policy_rules(data)
+    by_rule: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+    for line in plan.lines:
+        key = (line.rule, line.tool, line.target, line.target_puid)
+        cell = by_rule.setdefault(
+            key,
+            {
+                "rule": line.rule,
+                "title": str(rules.get(line.rule, {}).get("title", "")),
+                "tool": line.tool,
+                "target": line.target,
+                "target_puid": line.target_puid,
+                **_EMPTY_PLAN,
+            },
+        )
+        cell["files"] += line.files
+        cell["bytes"] += line.bytes
+        cell["est_output_bytes"] += line.est_output_bytes
+        cell["est_seconds"] += line.est_seconds
+    total = dict(_EMPTY_PLAN)
+    for line in plan.lines:
+        total["files"] += line.files
+        total["bytes"] += line.bytes
+        total["est_output_bytes"] += line.est_output_bytes
+        total["est_seconds"] += line.est_seconds
+    sources = {r["source"] for r in plan.rates.values()}
+    rate_mode = sources.pop() if len(sources) == 1 else ("mixed" if sources else "none")
+    migrate_files = data.status_totals()["migrate"].files
+    return {
+        "total": total,
+        "by_rule": sorted(by_rule.values(), key=lambda c: (-c["bytes"], c["rule"], c["tool"])),
+        "by_org": plan.totals("org"),
+        "rates": [{"tool": tool, **rate} for tool, rate in plan.rates.items()],
+        "rate_mode": rate_mode,
+        "missing_tools": plan.missing_tools,
+        "in_containers": plan.in_containers,
+        "no_tool": max(0, migrate_files - total["files"] - plan.in_containers),
     }

@@ -134,6 +134,71 @@ SV: dict[str, str] = {
     "m_change": "Förändring",
     "m_trend": "Risk över tid",
     "m_trend_files": "Filer i riskzonen och att migrera, per skanning",
+    # format families
+    "family": "Formatfamilj",
+    "family_other": "Övrigt / ingen regel",
+    "family_other_class": "Övrigt / ingen PRONOM-klass",
+    "family_mixed": "blandad",
+    "family_hint": (
+        "Formaten är grupperade i formatfamiljer: den regel i bedömningen som formatet faller "
+        "under. Familjens rad visar summan av formaten under den; sortering sker inom familjerna."
+    ),
+    "family_note_class": (
+        "Ingen bedömning ännu: formaten är grupperade efter PRONOM-klass i stället för efter regel."
+    ),
+    "family_note_none": (
+        "Ingen bedömning ännu: formaten kan inte grupperas i familjer och visas som en lista."
+    ),
+    # conversion plan
+    "sec_plan": "Uppskattat konverteringsarbete",
+    "plan_none": (
+        "Ingen konverteringsplan kan göras ännu: skanningen har ingen bedömning. "
+        "Kör 'preserveplan assess' och skapa rapporten igen."
+    ),
+    "plan_empty": "Inga filer behöver konverteras med ett verktyg.",
+    "plan_summary": (
+        "{files} filer ({size}) ska konverteras. Arkivkopiorna beräknas bli {out} stora, och "
+        "konverteringen beräknas ta {time} maskintid."
+    ),
+    "plan_files": "Filer att konvertera",
+    "plan_gb": "GB att konvertera",
+    "plan_out_gb": "Uppskattad storlek efter (GB)",
+    "plan_time": "Uppskattad tid",
+    "plan_hours": "Timmar",
+    "per_rule_tool": "Per regel och verktyg",
+    "tool": "Verktyg",
+    "target": "Målformat",
+    "rate_source": "Hastigheter",
+    "rate_default": "standardvärden",
+    "rate_calibrated": "uppmätta med 'preserveplan calibrate'",
+    "rates_default": (
+        "Uppskattningen bygger på standardvärden för verktygens hastighet, inte på mätningar på "
+        "den här datorn. Kör 'preserveplan calibrate' för en säkrare uppskattning."
+    ),
+    "rates_calibrated": (
+        "Uppskattningen bygger på hastigheter som mätts på den här datorn med "
+        "'preserveplan calibrate'."
+    ),
+    "rates_mixed": (
+        "Uppskattningen bygger delvis på hastigheter uppmätta med 'preserveplan calibrate', "
+        "delvis på standardvärden ({tools})."
+    ),
+    "rates_none": "Inget verktyg behövs, så ingen hastighet har använts.",
+    "plan_missing_tools": "Verktyg som saknas på den här datorn och måste installeras: {tools}.",
+    "plan_in_containers": (
+        "{files} filer att migrera ligger inuti containrar (t.ex. ZIP) och ingår inte i "
+        "siffrorna ovan: de måste packas upp först."
+    ),
+    "plan_no_tool": (
+        "{files} filer som ska migreras har inget angivet verktyg (t.ex. efter ett manuellt "
+        "beslut) och ingår inte i uppskattningen."
+    ),
+    "dur_under_minute": "under en minut",
+    "dur_minute": "cirka 1 minut",
+    "dur_minutes": "cirka {n} minuter",
+    "dur_hour": "cirka 1 timme",
+    "dur_hours": "cirka {n} timmar",
+    "dur_days": "{text} (drygt {n} dygn)",
     "m_gb": "GB",
     "m_footer": (
         "Statusarna bygger på regeluppsättningen {ruleset} {version}, ett förslag som "
@@ -274,6 +339,68 @@ EN: dict[str, str] = {
     "m_change": "Change",
     "m_trend": "Risk over time",
     "m_trend_files": "Files at risk and to migrate, per scan",
+    "family": "Format family",
+    "family_other": "Other / no rule",
+    "family_other_class": "Other / no PRONOM class",
+    "family_mixed": "mixed",
+    "family_hint": (
+        "Formats are grouped into format families: the rule of the assessment each format falls "
+        "under. A family's row shows the sum of its formats; sorting sorts within the families."
+    ),
+    "family_note_class": (
+        "No assessment yet: formats are grouped by PRONOM class instead of by rule."
+    ),
+    "family_note_none": (
+        "No assessment yet: formats cannot be grouped into families and are shown as one list."
+    ),
+    "sec_plan": "Estimated conversion work",
+    "plan_none": (
+        "No conversion plan can be made yet: the scan has no assessment. "
+        "Run 'preserveplan assess' and create the report again."
+    ),
+    "plan_empty": "No files need converting with a tool.",
+    "plan_summary": (
+        "{files} files ({size}) are to be converted. The archival copies are estimated at {out}, "
+        "and the conversion at {time} of machine time."
+    ),
+    "plan_files": "Files to convert",
+    "plan_gb": "GB to convert",
+    "plan_out_gb": "Estimated size after (GB)",
+    "plan_time": "Estimated time",
+    "plan_hours": "Hours",
+    "per_rule_tool": "Per rule and tool",
+    "tool": "Tool",
+    "target": "Target format",
+    "rate_source": "Rates",
+    "rate_default": "defaults",
+    "rate_calibrated": "measured with 'preserveplan calibrate'",
+    "rates_default": (
+        "The estimate uses default rates for the tools, not measurements on this computer. "
+        "Run 'preserveplan calibrate' for a better estimate."
+    ),
+    "rates_calibrated": (
+        "The estimate uses rates measured on this computer with 'preserveplan calibrate'."
+    ),
+    "rates_mixed": (
+        "The estimate uses rates measured with 'preserveplan calibrate' for some tools and "
+        "default rates for others ({tools})."
+    ),
+    "rates_none": "No tool is needed, so no rates were used.",
+    "plan_missing_tools": "Tools missing on this computer that must be installed: {tools}.",
+    "plan_in_containers": (
+        "{files} files to migrate are inside containers (e.g. ZIP) and are not counted above: "
+        "they must be extracted first."
+    ),
+    "plan_no_tool": (
+        "{files} files to migrate have no tool named (e.g. after a manual decision) and are not "
+        "part of the estimate."
+    ),
+    "dur_under_minute": "less than a minute",
+    "dur_minute": "about 1 minute",
+    "dur_minutes": "about {n} minutes",
+    "dur_hour": "about 1 hour",
+    "dur_hours": "about {n} hours",
+    "dur_days": "{text} (more than {n} days round the clock)",
     "m_gb": "GB",
     "m_footer": (
         "The statuses follow the ruleset {ruleset} {version}, a proposal that the archive "
@@ -336,3 +463,25 @@ def fmt_gb(n: int | float | None, lang: str) -> str:
         return "–"
     value = n / 1e9
     return fmt_number(value, lang, 2 if abs(value) < 10 else 1)
+
+
+def fmt_duration(seconds: float | None, lang: str) -> str:
+    """Machine time in plain words: 'about 3.5 hours', 'cirka 12 minuter'."""
+    if seconds is None:
+        return "–"
+    t = strings(lang)
+    if seconds < 60:
+        return t["dur_under_minute"]
+    if seconds < 3600 - 30:
+        minutes = round(seconds / 60)
+        return t["dur_minute"] if minutes == 1 else t["dur_minutes"].format(n=minutes)
+    hours = seconds / 3600
+    decimals = 1 if hours < 10 else 0
+    text = fmt_number(hours, lang, decimals)
+    if text in ("1", "1,0", "1.0"):
+        out = t["dur_hour"]
+    else:
+        out = t["dur_hours"].format(n=text)
+    if hours >= 48:
+        out = t["dur_days"].format(text=out, n=int(hours // 24))
+    return out
