@@ -686,6 +686,50 @@ class Catalog:
         ).fetchall()
         return [(r or "", o, bool(i), n, b) for r, o, i, n, b in rows]
 
+    def migration_samples(
+        self, assessment_id: int, scan_id: int, per_tool: int
+    ) -> dict[str, list[tuple[bytes, int, str]]]:
+        """Up to ``per_tool`` on-disk files per tool of the migrate rules, spread over the size
+        range: tool -> [(path, size, target)]."""
+        policy = self.assessment(assessment_id)["policy"]
+        actions = {r["id"]: r["action"] for r in policy["rules"] if r.get("action")}
+        by_tool: dict[str, list[tuple[bytes, int, str]]] = {}
+        for rule_id, action in actions.items():
+            rows = self.db.execute(
+                """SELECT f.path, f.size FROM assessed a
+                   JOIN files f ON f.scan_id = ? AND f.path = a.path
+                   WHERE a.assessment_id = ? AND a.rule_id = ? AND a.status = 'migrate'
+                     AND f.parent IS NULL AND f.size > 0
+                   ORDER BY f.size""",
+                (scan_id, assessment_id, rule_id),
+            ).fetchall()
+            if not rows:
+                continue
+            step = max(1, len(rows) // per_tool)
+            picked = rows[::step][:per_tool]
+            bucket = by_tool.setdefault(action["tool"], [])
+            bucket += [(bytes(p), int(n), action["target"]) for p, n in picked]
+        return {
+            tool: sorted(v, key=lambda x: x[1])[:: max(1, len(v) // per_tool)][:per_tool]
+            for tool, v in by_tool.items()
+        }
+
+    def store_tool_rate(
+        self,
+        tool: str,
+        version: str,
+        per_file: float,
+        per_mb: float,
+        ratio: float,
+        samples: int,
+        at: str,
+    ) -> None:
+        with self.transaction():
+            self.db.execute(
+                "INSERT OR REPLACE INTO tool_rates VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (tool, version, per_file, per_mb, ratio, samples, at),
+            )
+
     def tool_rates(self) -> dict[str, tuple[float, float, float]]:
         """Measured rates: tool -> (seconds per file, seconds per MB, output/input bytes)."""
         rows = self.db.execute(

@@ -791,6 +791,54 @@ def validate(files: tuple[str, ...], expected_puid: str | None, as_json: bool) -
 
 
 @main.command()
+@db_option
+@scan_option
+@click.option(
+    "--files",
+    "per_tool",
+    type=click.IntRange(1, 100),
+    default=5,
+    show_default=True,
+    help="Files per tool to convert.",
+)
+@click.option("--tool", "tools", multiple=True, help="Only these tools (repeatable).")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(1),
+    default=600,
+    show_default=True,
+    help="Seconds per conversion.",
+)
+@click.option("--json", "as_json", is_flag=True, help="JSON output.")
+def calibrate(
+    db: str | None,
+    scan_id: int | None,
+    per_tool: int,
+    tools: tuple[str, ...],
+    timeout: float,
+    as_json: bool,
+) -> None:
+    """Measure each converter on a few of the archive's own files (outputs go to a temporary
+    folder and are deleted) and store the rates that `plan` estimates with."""
+    from .migrate.calibrate import calibrate as run_calibrate
+
+    with Catalog(db) as catalog:
+        results = run_calibrate(catalog, scan_id, per_tool=per_tool, timeout=timeout, tools=tools)
+    if as_json:
+        click.echo(json.dumps([r.__dict__ for r in results], indent=2, ensure_ascii=False))
+        return
+    if not results:
+        click.echo("nothing to calibrate: no migrate rules with installed tools in the assessment")
+    for r in results:
+        click.echo(
+            f"{r.tool:<12} {r.converted}/{r.samples} converted: {r.seconds_per_file:.2f} s/file "
+            f"+ {r.seconds_per_mb:.2f} s/MB, output {r.output_ratio:.2f}× input  ({r.tool_version})"
+        )
+        for failure in r.failures:
+            click.echo(f"  failed {failure}", err=True)
+
+
+@main.command()
 @click.argument("target")
 @db_option
 @scan_option
