@@ -3,18 +3,29 @@
 from __future__ import annotations
 
 import csv
+import html as htmlmod
 import os
 import re
 import shutil
 import subprocess
+import zipfile
 from pathlib import Path
 
 import pytest
 from util import pdf_bytes, png_bytes
 
 from preserveplan import Catalog, scan
+from preserveplan.migrate.plan import make_plan
 from preserveplan.report import write_report
-from preserveplan.report.strings import EN, SV, fmt_bytes, fmt_number, fmt_percent
+from preserveplan.report.strings import (
+    EN,
+    SV,
+    fmt_bytes,
+    fmt_duration,
+    fmt_gb,
+    fmt_number,
+    fmt_percent,
+)
 from preserveplan.rules import load_ruleset
 from preserveplan.rules.assess import assess
 
@@ -187,6 +198,236 @@ def test_corpus_reports(corpus_scan: tuple[Path, int], tmp_path: Path) -> None:
                 assert totals_in(html) == (files, size)
                 no_network(html)
                 assert len(re.findall(r'<td class="path">', html)) <= 200 * 2 + 50 * 6 + 30
+
+
+def test_duration_in_plain_words() -> None:
+    assert fmt_duration(10, "en") == "less than a minute"
+    assert fmt_duration(10, "sv") == "under en minut"
+    assert fmt_duration(60, "en") == "about 1 minute"
+    assert fmt_duration(25 * 60, "sv") == "cirka 25 minuter"
+    assert fmt_duration(3600, "sv") == "cirka 1 timme"
+    assert fmt_duration(5400, "en") == "about 1.5 hours"
+    assert fmt_duration(5400, "sv") == "cirka 1,5 timmar"
+    assert fmt_duration(15 * 3600, "en") == "about 15 hours"
+    assert fmt_duration(50 * 3600, "en").startswith("about 50 hours (more than 2 days")
+
+
+_FAMILY = re.compile(
+    r'<tbody class="family" id="family-\d+">\s*<tr class="family" data-family-files="(\d+)" '
+    r'data-family-bytes="(\d+)"><th colspan="3" scope="rowgroup" class="family-name">'
+    r"([^<]*)</th>(.*?)</tbody>",
+    re.S,
+)
+_PUID_ROW = re.compile(
+    r'<tr class="puid" data-puid="([^"]*)">.*?data-v="(\d+)".*?data-v="(\d+)".*?</tr>', re.S
+)
+
+
+def families_in(html: str) -> list[tuple[str, int, int, list[tuple[str, int, int]]]]:
+    """(family name, files, bytes, [(puid, files, bytes)]) of the format profile."""
+    section = html[html.index('<section id="profile">') : html.index('<section id="plan">')]
+    out = []
+    for files, size, name, body in _FAMILY.findall(section):
+        rows = [(p, int(f), int(b)) for p, f, b in _PUID_ROW.findall(body)]
+        out.append((htmlmod.unescape(name), int(files), int(size), rows))
+    return out
+
+
+@pytest.mark.parametrize("lang", ["sv", "en"])
+def test_profile_grouped_by_family(assessed: tuple[Path, int], tmp_path: Path, lang: str) -> None:
+    db, scan_id = assessed
+    with Catalog(db) as cat:
+        out = write_report(
+            cat, kind="specialist", scan_id=scan_id, lang=lang, output=tmp_path / "s.html"
+        )
+        prof = cat.format_profile(scan_id)
+        aid = cat.last_assessment(scan_id)
+        assert aid is not None
+        rules = {r["id"]: r for r in cat.assessment(aid)["policy"]["rules"]}
+    html = out.read_text(encoding="utf-8")
+    fams = families_in(html)
+    assert fams
+    for _, files, size, rows in fams:  # a family's totals are the sums of its rows
+        assert rows
+        assert files == sum(r[1] for r in rows) and size == sum(r[2] for r in rows)
+    # Every PUID of the catalog's profile appears once, and the families add up to it.
+    shown = {p: (f, b) for *_, rows in fams for p, f, b in rows}
+    assert sum(len(rows) for *_, rows in fams) == len(shown) == len(prof)
+    assert shown == {r["puid"]: (r["files"], r["bytes"]) for r in prof}
+    assert sum(f[1] for f in fams) == sum(r["files"] for r in prof)
+    assert sum(f[2] for f in fams) == sum(r["bytes"] for r in prof)
+    # A PDF 1.x PUID sits under the PDF rule's title; unidentified files under "other".
+    family_of = {p: name for name, *_, rows in fams for p, *_ in rows}
+    pdf_puids = [p for p in shown if p in ("fmt/14", "fmt/15", "fmt/16", "fmt/17", "fmt/18")]
+    assert pdf_puids
+    for puid in pdf_puids:
+        assert family_of[puid] == rules["pdf"]["title"]
+    strings = SV if lang == "sv" else EN
+    assert family_of["UNKNOWN"] == strings["family_other"]
+    assert [f[0] for f in fams][-1] == strings["family_other"]  # "other" comes last
+    assert 'class="sortable" id="profile-table"' in html
+
+
+def _plan_totals(cat: Catalog, scan_id: int) -> dict[str, float]:
+    plan = make_plan(cat, scan_id)
+    return {
+        "files": sum(x.files for x in plan.lines),
+        "bytes": sum(x.bytes for x in plan.lines),
+        "output": sum(x.est_output_bytes for x in plan.lines),
+        "seconds": sum(x.est_seconds for x in plan.lines),
+    }
+
+
+def _plan_summary(html: str) -> dict[str, float]:
+    m = re.search(
+        r'id="plan-summary" data-plan-files="(\d+)" data-plan-bytes="(\d+)" '
+        r'data-plan-output="(\d+)" data-plan-seconds="([\d.]+)"',
+        html,
+    )
+    assert m
+    return {
+        "files": int(m.group(1)),
+        "bytes": int(m.group(2)),
+        "output": int(m.group(3)),
+        "seconds": float(m.group(4)),
+    }
+
+
+def _calibrate(cat: Catalog, tool: str, seconds_per_file: float) -> None:
+    """A measured rate, as 'preserveplan calibrate' stores it."""
+    with cat.transaction():
+        cat.db.execute(
+            """INSERT OR REPLACE INTO tool_rates (tool, tool_version, seconds_per_file,
+                   seconds_per_mb, output_ratio, samples, measured_at)
+               VALUES (?, 'test', ?, 0.0, 2.0, 3, '2026-01-01T00:00:00+00:00')""",
+            (tool, seconds_per_file),
+        )
+
+
+@pytest.mark.parametrize("lang", ["sv", "en"])
+@pytest.mark.parametrize("calibrated", [False, True])
+def test_management_estimates_conversion(
+    assessed: tuple[Path, int], tmp_path: Path, lang: str, calibrated: bool
+) -> None:
+    db, scan_id = assessed
+    strings = SV if lang == "sv" else EN
+    with Catalog(db) as cat:
+        if calibrated:
+            _calibrate(cat, "ghostscript", 5 * 3600.0)  # 3 PDFs: 15 hours
+        out = write_report(
+            cat, kind="management", scan_id=scan_id, lang=lang, output=tmp_path / "m.html"
+        )
+        plan = make_plan(cat, scan_id)
+        expected = _plan_totals(cat, scan_id)
+    html = out.read_text(encoding="utf-8")
+    got = _plan_summary(html)
+    assert got["files"] == expected["files"] > 0
+    assert got["bytes"] == expected["bytes"] and got["output"] == expected["output"]
+    assert got["seconds"] == pytest.approx(expected["seconds"], abs=1e-3)
+    assert fmt_duration(expected["seconds"], lang) in html
+    assert fmt_bytes(expected["output"], lang) in html
+    assert fmt_gb(expected["bytes"], lang) in html
+    if calibrated:
+        assert plan.rates["ghostscript"]["source"] == "calibrated"
+        assert fmt_duration(expected["seconds"], lang) == strings["dur_hours"].format(n="15")
+        assert 'data-rates="calibrated"' in html
+        assert strings["rates_calibrated"] in htmlmod.unescape(html)
+        assert expected["output"] == 2 * expected["bytes"]
+    else:
+        assert 'data-rates="default"' in html
+        assert strings["rates_default"] in htmlmod.unescape(html)
+    # The organisation table: per organisation, consistent with the plan's totals by org.
+    rows = re.findall(
+        r'data-plan-org-files="(\d+)" data-plan-org-bytes="(\d+)" '
+        r'data-plan-org-output="(\d+)" data-plan-org-seconds="([\d.]+)"><td>([^<]*)</td>',
+        html,
+    )
+    by_org = {htmlmod.unescape(o): (int(f), int(b), int(x), float(s)) for f, b, x, s, o in rows}
+    assert len(by_org) == 3  # every organisation has a row, also those with nothing to convert
+    for cell in plan.totals("org"):
+        name = cell["org"] or strings["org_none"]
+        f, b, x, s = by_org[name]
+        assert (f, b, x) == (cell["files"], cell["bytes"], cell["est_output_bytes"])
+        assert s == pytest.approx(cell["est_seconds"], abs=1e-3)
+    assert sum(v[0] for v in by_org.values()) == expected["files"]
+    assert "fmt/" not in html  # still no PUIDs for management
+
+
+def test_specialist_plan_per_rule(assessed: tuple[Path, int], tmp_path: Path) -> None:
+    db, scan_id = assessed
+    with Catalog(db) as cat:
+        out = write_report(
+            cat, kind="specialist", scan_id=scan_id, lang="en", output=tmp_path / "s.html"
+        )
+        plan = make_plan(cat, scan_id)
+        expected = _plan_totals(cat, scan_id)
+        aid = cat.last_assessment(scan_id)
+        assert aid is not None
+        titles = {r["id"]: r["title"] for r in cat.assessment(aid)["policy"]["rules"]}
+    html = out.read_text(encoding="utf-8")
+    assert _plan_summary(html)["files"] == expected["files"]
+    rows = re.findall(
+        r'<tr data-plan-rule="([^"]*)" data-plan-files="(\d+)" data-plan-bytes="(\d+)" '
+        r'data-plan-seconds="([\d.]+)"><td><b>[^<]*</b><br><span class="meta">([^<]*)</span>'
+        r"</td><td>([^<]*)</td>",
+        html,
+    )
+    got = {r[0]: (int(r[1]), int(r[2]), float(r[3]), htmlmod.unescape(r[4]), r[5]) for r in rows}
+    want = plan.totals("rule")
+    assert want and set(got) == {c["rule"] for c in want}
+    tools = {x.rule: x.tool for x in plan.lines}
+    for cell in want:
+        files, size, seconds, title, tool = got[cell["rule"]]
+        assert (files, size) == (cell["files"], cell["bytes"])
+        assert seconds == pytest.approx(cell["est_seconds"], abs=1e-3)
+        assert title == titles[cell["rule"]] and tool == tools[cell["rule"]]
+    assert "pdf" in got and got["pdf"][4] == "ghostscript"
+    assert 'id="plan-rate-table"' in html and EN["rate_default"] in html
+
+
+def test_plan_counts_files_in_containers(tmp_path: Path) -> None:
+    root = tmp_path / "arkiv"
+    build_tree(root)
+    with zipfile.ZipFile(root / "Falun" / "leverans.zip", "w") as zf:
+        zf.writestr("inne.pdf", pdf_bytes("inne"))
+        zf.writestr("inne2.pdf", pdf_bytes("inne2"))
+    db = tmp_path / "c.db"
+    [result] = scan(root, db=db, workers=1)
+    with Catalog(db) as cat:
+        assess(cat, load_ruleset())
+        plan = make_plan(cat, result.scan_id)
+        for kind in ("specialist", "management"):
+            out = write_report(cat, kind=kind, lang="sv", output=tmp_path / f"{kind}.html")
+            html = out.read_text(encoding="utf-8")
+            m = re.search(r'id="plan-containers" data-plan-containers="(\d+)"', html)
+            assert m and int(m.group(1)) == plan.in_containers == 2
+            assert _plan_summary(html)["files"] == _plan_totals(cat, result.scan_id)["files"]
+
+
+def test_plan_and_families_without_assessment(tmp_path: Path) -> None:
+    root = tmp_path / "arkiv"
+    build_tree(root)
+    db = tmp_path / "c.db"
+    [result] = scan(root, db=db, workers=1)
+    with Catalog(db) as cat:
+        prof = cat.format_profile(result.scan_id)
+        for kind in ("specialist", "management"):
+            for lang in ("sv", "en"):
+                strings = SV if lang == "sv" else EN
+                out = write_report(cat, kind=kind, lang=lang, output=tmp_path / f"{kind}.html")
+                html = out.read_text(encoding="utf-8")
+                assert 'id="plan-none"' in html and strings["plan_none"] in htmlmod.unescape(html)
+                assert 'id="plan-summary"' not in html and "data-plan-org-files" not in html
+                if kind == "specialist":
+                    fams = families_in(html)
+                    if fams:  # grouped by PRONOM class, still adding up
+                        assert strings["family_note_class"] in html
+                        for _, files, size, rows in fams:
+                            assert files == sum(r[1] for r in rows)
+                            assert size == sum(r[2] for r in rows)
+                        assert sum(f[1] for f in fams) == sum(r["files"] for r in prof)
+                    else:
+                        assert 'id="family-note"' in html
 
 
 def test_renders_in_chromium(

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 from conftest import CORPUS
+from util import pdf_bytes
 
 from preserveplan.migrate.tools import (
     ConvertResult,
@@ -530,8 +531,11 @@ def test_hung_converter_is_killed(
     pids = srcdir.parent / "pids"
     monkeypatch.setenv("STUB_PIDS", str(pids))
     src = srcdir / srcname
-    with zipfile.ZipFile(src, "w") as z:  # passes LibreOffice's magic check
-        z.writestr("x", "y")
+    if srcname.endswith(".pdf"):  # a real PDF: Ghostscript's module refuses unparsable input
+        src.write_bytes(pdf_bytes("hung"))
+    else:
+        with zipfile.ZipFile(src, "w") as z:  # passes LibreOffice's magic check
+            z.writestr("x", "y")
     start = time.monotonic()
     res = mod.convert(src, out / "hung.out", timeout=1.0, target=mod.TARGETS[0])
     elapsed = time.monotonic() - start

@@ -28,7 +28,7 @@ from typing import Any
 from .errors import CatalogError, CatalogLockedError, UsageError
 
 DEFAULT_DB = "preserveplan.db"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # Each entry upgrades the schema from version i to i+1 (index i). Never edit a shipped entry:
 # append a new one. The catalog must keep working for years.
@@ -152,6 +152,59 @@ MIGRATIONS: list[str] = [
         samples          INTEGER NOT NULL,
         measured_at      TEXT NOT NULL
     );
+    """,
+    # 4: migration runs, their journal (one row per source file) and every attempt as an event
+    """
+    CREATE TABLE migration_runs (
+        id            INTEGER PRIMARY KEY,
+        scan_id       INTEGER NOT NULL REFERENCES scans(id),
+        assessment_id INTEGER NOT NULL REFERENCES assessments(id),
+        out_dir       TEXT NOT NULL,
+        started_at    TEXT NOT NULL,
+        finished_at   TEXT,
+        status        TEXT NOT NULL,
+        options       TEXT NOT NULL,
+        summary       TEXT
+    );
+
+    CREATE TABLE migrations (
+        run_id        INTEGER NOT NULL REFERENCES migration_runs(id),
+        path          BLOB NOT NULL,
+        rule_id       TEXT NOT NULL,
+        tool          TEXT NOT NULL,
+        target        TEXT NOT NULL,
+        target_puid   TEXT NOT NULL,
+        output        BLOB NOT NULL,
+        size          INTEGER,
+        source_sha256 TEXT,
+        state         TEXT NOT NULL,
+        outcome       TEXT,
+        message       TEXT,
+        output_sha256 TEXT,
+        output_size   INTEGER,
+        output_puid   TEXT,
+        attempts      INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (run_id, path)
+    ) WITHOUT ROWID;
+    CREATE UNIQUE INDEX migrations_output ON migrations(run_id, output);
+
+    CREATE TABLE migration_events (
+        id            INTEGER PRIMARY KEY,
+        run_id        INTEGER NOT NULL,
+        path          BLOB NOT NULL,
+        attempt       INTEGER NOT NULL,
+        tool          TEXT NOT NULL,
+        tool_version  TEXT,
+        command       TEXT,
+        started_at    TEXT NOT NULL,
+        finished_at   TEXT NOT NULL,
+        outcome       TEXT NOT NULL,
+        message       TEXT,
+        source_sha256 TEXT,
+        output_sha256 TEXT,
+        validation    TEXT
+    );
+    CREATE INDEX migration_events_run ON migration_events(run_id, path);
     """,
 ]
 
@@ -736,6 +789,209 @@ class Catalog:
             "SELECT tool, seconds_per_file, seconds_per_mb, output_ratio FROM tool_rates"
         ).fetchall()
         return {t: (a, b, c) for t, a, b, c in rows}
+
+    # -- migration journal -------------------------------------------------------------------
+    def migration_run(
+        self, scan_id: int, assessment_id: int, out_dir: str, options: dict[str, Any]
+    ) -> tuple[int, bool]:
+        """The run for this scan, assessment and output folder (resumed), or a new one."""
+        row = self.db.execute(
+            "SELECT id FROM migration_runs WHERE scan_id = ? AND assessment_id = ? AND out_dir = ? "
+            "ORDER BY id DESC LIMIT 1",
+            (scan_id, assessment_id, out_dir),
+        ).fetchone()
+        if row is not None:
+            with self.transaction():
+                self.db.execute(
+                    "UPDATE migration_runs SET status = 'running', finished_at = NULL WHERE id = ?",
+                    (row[0],),
+                )
+            return int(row[0]), True
+        with self.transaction():
+            cur = self.db.execute(
+                "INSERT INTO migration_runs (scan_id, assessment_id, out_dir, started_at, status, "
+                "options) VALUES (?, ?, ?, ?, 'running', ?)",
+                (scan_id, assessment_id, out_dir, now(), json.dumps(options, sort_keys=True)),
+            )
+        return int(cur.lastrowid or 0), False
+
+    def migration_candidates(
+        self, assessment_id: int, scan_id: int
+    ) -> Iterator[tuple[bytes, str, str, int | None, str | None]]:
+        """On-disk files the assessment says to migrate: (path, rule, org, size, sha256)."""
+        cur = self.db.execute(
+            """SELECT f.path, a.rule_id, f.org, f.size, f.sha256 FROM assessed a
+               JOIN files f ON f.scan_id = ? AND f.path = a.path
+               WHERE a.assessment_id = ? AND a.status = 'migrate' AND f.parent IS NULL
+                 AND a.rule_id IS NOT NULL
+               ORDER BY f.path""",
+            (scan_id, assessment_id),
+        )
+        while batch := cur.fetchmany(1000):
+            for path, rule, org, size, sha in batch:
+                yield bytes(path), rule, org, size, sha
+
+    def add_migrations(self, rows: list[tuple[Any, ...]]) -> None:
+        """Journal rows (run, path, rule, tool, target, target PUID, output, size, sha256) as
+        pending; existing paths are kept; two sources with one output name get a suffix."""
+        with self.transaction():
+            for row in rows:
+                run_id, path = row[0], row[1]
+                if self.db.execute(
+                    "SELECT 1 FROM migrations WHERE run_id = ? AND path = ?", (run_id, path)
+                ).fetchone():
+                    continue
+                output: bytes = row[6]
+                stem, dot, suffix = output.rpartition(b".")
+                for n in range(1, 10_000):
+                    candidate = output if n == 1 else stem + b"-%d" % n + dot + suffix
+                    try:
+                        self.db.execute(
+                            "INSERT INTO migrations (run_id, path, rule_id, tool, target, "
+                            "target_puid, output, size, source_sha256, state) "
+                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')",
+                            (*row[:6], candidate, row[7], row[8]),
+                        )
+                        break
+                    except sqlite3.IntegrityError:
+                        continue
+
+    def migration_count(self, run_id: int) -> int:
+        (n,) = self.db.execute(
+            "SELECT COUNT(*) FROM migrations WHERE run_id = ?", (run_id,)
+        ).fetchone()
+        return int(n)
+
+    def migration_tools(self, run_id: int) -> list[str]:
+        rows = self.db.execute(
+            "SELECT DISTINCT tool FROM migrations WHERE run_id = ? AND state <> 'done'", (run_id,)
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def migration_todo(
+        self, run_id: int, retry_failed: bool, limit: int | None
+    ) -> Iterator[tuple[bytes, bytes, int | None, str | None, str, str, str, int]]:
+        states = ("pending", "failed") if retry_failed else ("pending",)
+        cur = self.db.execute(
+            f"""SELECT path, output, size, source_sha256, tool, target, target_puid, attempts
+                FROM migrations WHERE run_id = ? AND state IN ({",".join("?" * len(states))})
+                ORDER BY path LIMIT ?""",
+            (run_id, *states, -1 if limit is None else limit),
+        )
+        for row in cur.fetchall():
+            yield (bytes(row[0]), bytes(row[1]), *row[2:])
+
+    def record_migration(
+        self, run_id: int, path: bytes, tool: str, attempt: int, result: dict[str, Any]
+    ) -> None:
+        """One attempt: an event, and the journal row's new state, in one transaction."""
+        state = "done" if result["outcome"] == "done" else "failed"
+        with self.transaction():
+            self.db.execute(
+                "INSERT INTO migration_events (run_id, path, attempt, tool, tool_version, "
+                "command, started_at, finished_at, outcome, message, source_sha256, "
+                "output_sha256, validation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    run_id,
+                    path,
+                    attempt,
+                    tool,
+                    result.get("tool_version"),
+                    result.get("command"),
+                    result["started_at"],
+                    result["finished_at"],
+                    result["outcome"],
+                    result.get("message"),
+                    result.get("source_sha256"),
+                    result.get("output_sha256"),
+                    result.get("validation"),
+                ),
+            )
+            self.db.execute(
+                "UPDATE migrations SET state = ?, outcome = ?, message = ?, output_sha256 = ?, "
+                "output_size = ?, output_puid = ?, attempts = ? WHERE run_id = ? AND path = ?",
+                (
+                    state,
+                    result["outcome"],
+                    result.get("message"),
+                    result.get("output_sha256"),
+                    result.get("output_size"),
+                    result.get("output_puid"),
+                    attempt,
+                    run_id,
+                    path,
+                ),
+            )
+
+    def migration_states(self, run_id: int) -> dict[tuple[str, str], tuple[int, int, int]]:
+        rows = self.db.execute(
+            "SELECT state, COALESCE(outcome, ''), COUNT(*), COALESCE(SUM(size), 0), "
+            "COALESCE(SUM(output_size), 0) FROM migrations WHERE run_id = ? GROUP BY 1, 2",
+            (run_id,),
+        ).fetchall()
+        return {(s, o): (n, a, b) for s, o, n, a, b in rows}
+
+    def premis_rows(self, run_id: int) -> list[dict[str, Any]]:
+        """Journal rows that were attempted, with their events, for PREMIS."""
+        run = self.db.execute(
+            "SELECT scan_id FROM migration_runs WHERE id = ?", (run_id,)
+        ).fetchone()
+        if run is None:
+            raise UsageError(f"no migration run {run_id}")
+        keys = (
+            "path",
+            "target",
+            "target_puid",
+            "output",
+            "size",
+            "source_sha256",
+            "state",
+            "output_sha256",
+            "output_size",
+            "output_puid",
+            "source_puid",
+        )
+        rows = self.db.execute(
+            """SELECT m.path, m.target, m.target_puid, m.output, m.size, m.source_sha256,
+                      m.state, m.output_sha256, m.output_size, m.output_puid, i.puid
+               FROM migrations m
+               LEFT JOIN files f ON f.scan_id = ? AND f.path = m.path
+               LEFT JOIN identifications i ON i.id = f.ident_id
+               WHERE m.run_id = ? AND m.attempts > 0 ORDER BY m.path""",
+            (run[0], run_id),
+        ).fetchall()
+        ev_keys = (
+            "id",
+            "tool",
+            "tool_version",
+            "command",
+            "started_at",
+            "finished_at",
+            "outcome",
+            "message",
+        )
+        out = []
+        for row in rows:
+            rec = dict(zip(keys, row, strict=True))
+            rec["events"] = [
+                dict(zip(ev_keys, e, strict=True))
+                for e in self.db.execute(
+                    f"SELECT {', '.join(ev_keys)} FROM migration_events "
+                    "WHERE run_id = ? AND path = ? ORDER BY id",
+                    (run_id, rec["path"]),
+                )
+            ]
+            rec["path"] = bytes(rec["path"]).decode("utf-8", "backslashreplace")
+            rec["output"] = bytes(rec["output"]).decode("utf-8", "backslashreplace")
+            out.append(rec)
+        return out
+
+    def finish_migration_run(self, run_id: int, status: str, summary: dict[str, Any]) -> None:
+        with self.transaction():
+            self.db.execute(
+                "UPDATE migration_runs SET status = ?, finished_at = ?, summary = ? WHERE id = ?",
+                (status, now(), json.dumps(summary), run_id),
+            )
 
     def sha256_of(self, scan_id: int, path: bytes) -> str | None:
         row = self.db.execute(

@@ -839,6 +839,96 @@ def calibrate(
 
 
 @main.command()
+@db_option
+@scan_option
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Folder for the archival copies (mirrors the archive's paths).",
+)
+@click.option(
+    "--workers",
+    "-j",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Parallel conversions (default: all cores).",
+)
+@click.option("--only", default=None, metavar="RULE|ORG", help="Only one rule id or organisation.")
+@click.option("--limit", type=click.IntRange(1), default=None, help="Convert at most N files now.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(1),
+    default=300,
+    show_default=True,
+    help="Seconds per conversion (plus one per MB of input).",
+)
+@click.option("--retry-failed", is_flag=True, help="Try the failed files of this run again.")
+@click.option("--dry-run", is_flag=True, help="Fill the journal and say what would be done.")
+@click.option(
+    "--premis",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Also write the run's provenance as PREMIS 3 XML.",
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.option("--json", "as_json", is_flag=True, help="Summary as JSON.")
+def migrate(
+    db: str | None,
+    scan_id: int | None,
+    out_dir: str,
+    workers: int | None,
+    only: str | None,
+    limit: int | None,
+    timeout: float,
+    retry_failed: bool,
+    dry_run: bool,
+    premis: str | None,
+    quiet: bool,
+    as_json: bool,
+) -> None:
+    """Convert what the assessment says to migrate, validate every output, record provenance.
+    Run the same command again to resume; finished files are not redone."""
+    from .migrate.runner import migrate as run_migrate
+
+    show = not quiet and not as_json and not dry_run
+    with Catalog(db) as catalog, ScanProgress(enabled=show, label="migrating") as progress:
+        catalog.lock()
+        summary = run_migrate(
+            catalog,
+            out_dir,
+            scan_id=scan_id,
+            workers=workers,
+            only=only,
+            limit=limit,
+            timeout=timeout,
+            retry_failed=retry_failed,
+            dry_run=dry_run,
+            progress=progress if show else None,
+        )
+        if premis:
+            from .migrate.premis import write_premis
+
+            write_premis(catalog, summary.run_id, premis)
+    if as_json:
+        click.echo(json.dumps(summary.as_dict(), indent=2))
+    else:
+        failed = ", ".join(f"{k} {v}" for k, v in sorted(summary.failed.items())) or "none"
+        click.echo(
+            f"migration run {summary.run_id}{' (resumed)' if summary.resumed else ''}: "
+            f"{summary.total} files in the plan; done {summary.done}, failed: {failed}, "
+            f"pending {summary.pending}; {_size(summary.bytes_in)} in, "
+            f"{_size(summary.bytes_out)} out; {summary.this_run} converted now"
+        )
+        if premis:
+            click.echo(f"PREMIS: {Path(premis).resolve()}")
+    if summary.stopped:
+        click.echo(f"stopped: {summary.stopped}", err=True)
+        sys.exit(1)
+
+
+@main.command()
 @click.argument("target")
 @db_option
 @scan_option

@@ -34,7 +34,8 @@ class _Rates(ProgressColumn):
 class ScanProgress:
     """Thread-safe progress sink for a scan; does nothing when disabled."""
 
-    def __init__(self, enabled: bool = True) -> None:
+    def __init__(self, enabled: bool = True, label: str = "scanning") -> None:
+        self.label = label
         self.enabled = enabled and sys.stderr is not None
         self._lock = threading.Lock()
         self._bytes = 0
@@ -44,7 +45,7 @@ class ScanProgress:
         if self.enabled:
             self._progress = Progress(
                 SpinnerColumn(),
-                TextColumn("scanning"),
+                TextColumn(self.label),
                 BarColumn(),
                 MofNCompleteColumn(),
                 _Rates(),

@@ -12,30 +12,10 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 
 from ..catalog import Catalog, now
 from ..errors import UsageError
-from .tools import ffmpeg, ghostscript, imagemagick, libreoffice, msgconvert
-
-MODULES: dict[str, ModuleType] = {
-    "libreoffice": libreoffice,
-    "ghostscript": ghostscript,
-    "ffmpeg": ffmpeg,
-    "imagemagick": imagemagick,
-    "msgconvert": msgconvert,
-}
-SUFFIX = {
-    "pdfa-2b": ".pdf",
-    "tiff": ".tif",
-    "png": ".png",
-    "ffv1-mkv": ".mkv",
-    "wav": ".wav",
-    "flac": ".flac",
-    "eml": ".eml",
-    "odt": ".odt",
-    "ods": ".ods",
-}
+from .registry import MODULES, SUFFIX
 
 
 @dataclass(frozen=True)

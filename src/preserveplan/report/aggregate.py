@@ -220,9 +220,7 @@ def families(
         else:
             key = (classes or {}).get(row["puid"], "") or OTHER_FAMILY
             name = key
-        fam = groups.setdefault(
-            key, {"key": key, "name": name, "files": 0, "bytes": 0, "rows": []}
-        )
+        fam = groups.setdefault(key, {"key": key, "name": name, "files": 0, "bytes": 0, "rows": []})
         fam["files"] += row["files"]
         fam["bytes"] += row["bytes"]
         fam["rows"].append(row)

@@ -165,6 +165,10 @@ SV: dict[str, str] = {
     "plan_out_gb": "Uppskattad storlek efter (GB)",
     "plan_time": "Uppskattad tid",
     "plan_hours": "Timmar",
+    "plan_out": "uppskattad storlek efter konvertering",
+    "rate_per_file": "Sekunder per fil",
+    "rate_per_mb": "Sekunder per MB",
+    "rate_ratio": "Storlek efter / före",
     "per_rule_tool": "Per regel och verktyg",
     "tool": "Verktyg",
     "target": "Målformat",
@@ -368,6 +372,10 @@ EN: dict[str, str] = {
     "plan_out_gb": "Estimated size after (GB)",
     "plan_time": "Estimated time",
     "plan_hours": "Hours",
+    "plan_out": "estimated size after conversion",
+    "rate_per_file": "Seconds per file",
+    "rate_per_mb": "Seconds per MB",
+    "rate_ratio": "Size after / before",
     "per_rule_tool": "Per rule and tool",
     "tool": "Tool",
     "target": "Target format",
@@ -478,10 +486,8 @@ def fmt_duration(seconds: float | None, lang: str) -> str:
     hours = seconds / 3600
     decimals = 1 if hours < 10 else 0
     text = fmt_number(hours, lang, decimals)
-    if text in ("1", "1,0", "1.0"):
-        out = t["dur_hour"]
-    else:
-        out = t["dur_hours"].format(n=text)
+    one = text in ("1", "1,0", "1.0")
+    out = t["dur_hour"] if one else t["dur_hours"].format(n=text)
     if hours >= 48:
         out = t["dur_days"].format(text=out, n=int(hours // 24))
     return out

@@ -94,6 +94,22 @@ def srgb_profile(gs_version: str = "") -> Path | None:
     return None
 
 
+def _source_problem(src: Path) -> str | None:
+    """Refuse what Ghostscript would 'convert' into a valid-looking but empty PDF/A: a source
+    that no PDF parser can open, that is encrypted, or that has no pages."""
+    import pikepdf
+
+    try:
+        with pikepdf.open(src) as pdf:
+            if len(pdf.pages) == 0:
+                return "source PDF has no pages"
+    except pikepdf.PasswordError:
+        return "source PDF is encrypted (password needed)"
+    except (pikepdf.PdfError, OSError, ValueError) as exc:
+        return f"source PDF cannot be parsed: {str(exc).splitlines()[0][:200]}"
+    return None
+
+
 def _ps_string(s: str) -> str:
     return s.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
 
@@ -104,6 +120,9 @@ def convert(src: Path, dst: Path, *, timeout: float, target: str = "pdfa-2b") ->
         raise ValueError(f"{TOOL}: unsupported target {target!r} (supported: {TARGETS})")
 
     def execute(tmp: Path, ver: str) -> RunResult:
+        problem = _source_problem(Path(src))
+        if problem is not None:
+            raise InputRefused(problem)
         icc = srgb_profile(ver)
         if icc is None:
             raise InputRefused("no readable sRGB ICC profile for the PDF/A OutputIntent")

@@ -1,0 +1,302 @@
+"""Batch migration: convert what the assessment says, validate every output, journal every step.
+
+The journal (``migrations``) is filled once per run from the assessment; each file goes
+pending → done | failed. Workers convert into a hidden partial file next to the final output,
+validate it (target PUID, PDF/A structure), and only then rename it into place, so an output
+path either holds a validated file or nothing. The source's SHA-256 is checked before and after
+each conversion: a changed original stops the run loudly. Re-running the same command resumes;
+finished files are never redone; ``retry_failed`` retries the failures.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import os
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+from ..catalog import Catalog, now
+from ..errors import PreserveplanError, UsageError
+from ..inventory.fixity import sha256_file
+from .registry import MODULES, SUFFIX
+
+
+class SourceModifiedError(PreserveplanError):
+    """An original changed while it was being converted: the run stops at once."""
+
+    exit_code = 5
+
+
+@dataclass
+class MigrationSummary:
+    run_id: int
+    resumed: bool
+    total: int
+    done: int = 0
+    failed: dict[str, int] = field(default_factory=dict)
+    pending: int = 0
+    bytes_in: int = 0
+    bytes_out: int = 0
+    this_run: int = 0
+    stopped: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def partial_path(dst: Path) -> Path:
+    """Hidden temporary name beside the final output (same suffix, so tools see the format)."""
+    return dst.with_name(f".{dst.stem}.partial{dst.suffix}")
+
+
+def convert_one(task: dict[str, Any]) -> dict[str, Any]:
+    """Worker: convert one file, validate the output, rename it into place."""
+    from .validate import validate_file
+
+    src = Path(os.fsdecode(task["src"]))
+    dst = Path(os.fsdecode(task["dst"]))
+    started = now()
+    out: dict[str, Any] = {"started_at": started, "source_sha256": None}
+
+    def finish(outcome: str, message: str, **extra: Any) -> dict[str, Any]:
+        return {**out, **extra, "outcome": outcome, "message": message, "finished_at": now()}
+
+    before = sha256_file(task["src"])
+    out["source_sha256"] = before.sha256
+    if before.sha256 is None:
+        return finish(before.outcome, before.message or "source cannot be read")
+    if task["expected_sha256"] and before.sha256 != task["expected_sha256"]:
+        return finish("source-changed", "the source differs from the scan: scan again first")
+    partial = partial_path(dst)
+    module = MODULES[task["tool"]]
+    try:
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        result = module.convert(src, partial, timeout=task["timeout"], target=task["target"])
+    except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            return finish("disk-full", f"no space left on the output device: {exc}")
+        return finish("failed", f"{exc.strerror or exc}")
+    out.update(
+        tool_version=result.tool_version,
+        command=json.dumps([str(c) for c in result.command]),
+    )
+    after = sha256_file(task["src"])
+    if after.sha256 != before.sha256:
+        return finish("source-modified", "the ORIGINAL changed during its conversion")
+    if not result.ok:
+        _unlink(partial)
+        message = result.message
+        if "No space left" in message:
+            return finish("disk-full", message)
+        return finish(result.outcome, message)
+    try:
+        check = validate_file(partial, task["target_puid"])
+        out["validation"] = json.dumps(check.as_json(), ensure_ascii=False)
+        out["output_puid"] = check.puid
+        if not check.valid:
+            _unlink(partial)
+            errors = "; ".join(f"{p.clause}: {p.message}" for p in check.errors[:5])
+            return finish("invalid", f"output failed validation: {errors}")
+        digest = sha256_file(os.fsencode(partial))
+        os.replace(partial, dst)
+    except OSError as exc:
+        _unlink(partial)
+        if exc.errno == errno.ENOSPC:
+            return finish("disk-full", f"no space left on the output device: {exc}")
+        return finish("failed", f"{exc.strerror or exc}")
+    return finish(
+        "done",
+        result.message or "converted and validated",
+        output_sha256=digest.sha256,
+        output_size=digest.size,
+    )
+
+
+def _remove_partials(dst: Path) -> None:
+    """Remove our partial file for ``dst`` and the converter's own temporary files made from
+    it (hidden names that start with the partial's name)."""
+    partial = partial_path(dst)
+    prefixes = (partial.name, f".{partial.stem}.")
+    try:
+        with os.scandir(dst.parent) as it:
+            stale = [e.path for e in it if e.name.startswith(prefixes)]
+    except FileNotFoundError:
+        return
+    for path in stale:
+        _unlink(Path(path))
+
+
+def _unlink(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+
+
+def _output_rel(rel: bytes, target: str) -> bytes:
+    base, dot, _ext = rel.rpartition(b".")
+    stem = base if dot and b"/" not in rel[len(base) :] else rel
+    return stem + SUFFIX.get(target, ".out").encode()
+
+
+def migrate(
+    catalog: Catalog,
+    out_dir: str | os.PathLike[str],
+    *,
+    scan_id: int | None = None,
+    workers: int | None = None,
+    only: str | None = None,
+    limit: int | None = None,
+    timeout: float = 300.0,
+    retry_failed: bool = False,
+    dry_run: bool = False,
+    progress: Any = None,
+) -> MigrationSummary:
+    """Run (or resume) the migration of a scan's newest assessment into ``out_dir``."""
+    record = catalog.scan(scan_id)
+    aid = catalog.last_assessment(record.id)
+    if aid is None:
+        raise UsageError(f"scan {record.id} has not been assessed: run 'preserveplan assess'")
+    out = Path(out_dir).resolve()
+    root = Path(record.root).resolve()
+    if out == root or root in out.parents or out in root.parents:
+        raise UsageError(
+            f"--out {out} must lie outside the archive {root} (originals are read-only)"
+        )
+    run_id, resumed = catalog.migration_run(record.id, aid, str(out), {"only": only})
+    _fill_journal(catalog, run_id, aid, record.id, only)
+    missing = [
+        t for t in catalog.migration_tools(run_id) if t not in MODULES or not MODULES[t].available()
+    ]
+    if missing:
+        raise UsageError(
+            f"converter(s) not installed: {', '.join(missing)} (see 'preserveplan plan')"
+        )
+    summary = MigrationSummary(run_id, resumed, total=catalog.migration_count(run_id))
+    todo = list(catalog.migration_todo(run_id, retry_failed, limit))
+    if dry_run:
+        summary.pending = len(todo)
+        _fill_summary(catalog, summary)
+        return summary
+    rootb = str(root).encode("utf-8", "surrogateescape")
+    outb = str(out).encode("utf-8", "surrogateescape")
+    if progress is not None:
+        progress.total(len(todo), sum(t[2] or 0 for t in todo))
+    stopped = _run(
+        catalog,
+        run_id,
+        todo,
+        rootb,
+        outb,
+        workers or os.cpu_count() or 1,
+        timeout,
+        progress,
+        summary,
+    )
+    summary.stopped = stopped
+    _fill_summary(catalog, summary)
+    catalog.finish_migration_run(run_id, "stopped" if stopped else "complete", summary.as_dict())
+    return summary
+
+
+def _fill_journal(catalog: Catalog, run_id: int, aid: int, scan_id: int, only: str | None) -> None:
+    policy = catalog.assessment(aid)["policy"]
+    actions = {r["id"]: r["action"] for r in policy["rules"] if r.get("action")}
+    rows: list[tuple[Any, ...]] = []
+    for path, rule_id, org, size, sha in catalog.migration_candidates(aid, scan_id):
+        action = actions.get(rule_id)
+        if action is None or (only and only not in (rule_id, org)):
+            continue
+        rows.append(
+            (
+                run_id,
+                path,
+                rule_id,
+                action["tool"],
+                action["target"],
+                action["target_puid"],
+                _output_rel(path, action["target"]),
+                size,
+                sha,
+            )
+        )
+        if len(rows) >= 1000:
+            catalog.add_migrations(rows)
+            rows = []
+    catalog.add_migrations(rows)
+
+
+def _run(
+    catalog: Catalog,
+    run_id: int,
+    todo: list[tuple[bytes, bytes, int | None, str | None, str, str, str, int]],
+    root: bytes,
+    out: bytes,
+    workers: int,
+    timeout: float,
+    progress: Any,
+    summary: MigrationSummary,
+) -> str | None:
+    tasks: Iterator[tuple[bytes, bytes, int | None, str | None, str, str, str, int]] = iter(todo)
+    in_flight: dict[Future[dict[str, Any]], tuple[bytes, str, int]] = {}
+    stopped: str | None = None
+    with ProcessPoolExecutor(workers, mp_context=get_context("forkserver")) as pool:
+        while True:
+            while stopped is None and len(in_flight) < workers * 2:
+                item = next(tasks, None)
+                if item is None:
+                    break
+                path, output, size, sha, tool, target, target_puid, attempts = item
+                # Partial outputs left by a killed run are removed before converting again.
+                _remove_partials(Path(os.fsdecode(os.path.join(out, output))))
+                task = {
+                    "src": os.path.join(root, path),
+                    "dst": os.path.join(out, output),
+                    "tool": tool,
+                    "target": target,
+                    "target_puid": target_puid,
+                    "expected_sha256": sha,
+                    "timeout": timeout + (size or 0) / 1e6,  # big inputs get longer
+                }
+                in_flight[pool.submit(convert_one, task)] = (path, tool, attempts + 1)
+            if not in_flight:
+                break
+            done, _ = wait(list(in_flight), timeout=1.0, return_when=FIRST_COMPLETED)
+            for fut in done:
+                path, tool, attempt = in_flight.pop(fut)
+                try:
+                    result = fut.result()
+                except Exception as exc:  # a dead worker is a recorded failure, not a crash
+                    result = {
+                        "outcome": "crashed",
+                        "message": f"worker died: {exc}",
+                        "started_at": now(),
+                        "finished_at": now(),
+                    }
+                catalog.record_migration(run_id, path, tool, attempt, result)
+                summary.this_run += 1
+                if progress is not None:
+                    progress.advance(1, 0)
+                if result["outcome"] == "source-modified":
+                    raise SourceModifiedError(
+                        f"the original {os.fsdecode(path)} changed while it was converted; "
+                        "the run is stopped: check the archive before going on"
+                    )
+                if result["outcome"] == "disk-full":
+                    stopped = "disk full: free space on the output device and run again"
+            if stopped is not None and not in_flight:
+                break
+    return stopped
+
+
+def _fill_summary(catalog: Catalog, summary: MigrationSummary) -> None:
+    counts = catalog.migration_states(summary.run_id)
+    summary.done = counts.get(("done", "done"), (0, 0, 0))[0]
+    summary.pending = sum(v[0] for (state, _), v in counts.items() if state == "pending")
+    summary.failed = {o: v[0] for (state, o), v in counts.items() if state == "failed"}
+    summary.bytes_in = sum(v[1] for (state, _), v in counts.items() if state == "done")
+    summary.bytes_out = sum(v[2] for (state, _), v in counts.items() if state == "done")

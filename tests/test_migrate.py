@@ -1,0 +1,197 @@
+"""Batch migration with real Ghostscript: validated outputs, journal, resume, PREMIS, faults."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pygfried
+import pytest
+from click.testing import CliRunner
+from conftest import SHARED
+from lxml import etree  # type: ignore[import-untyped]
+from util import pdf_bytes
+
+from preserveplan import Catalog, scan
+from preserveplan.cli import main
+from preserveplan.rules import load_ruleset
+from preserveplan.rules.assess import assess
+
+MINI = Path(__file__).parent / "data" / "mini-rules.yaml"
+pytestmark = pytest.mark.skipif(shutil.which("gs") is None, reason="Ghostscript not installed")
+
+
+def make_archive(tmp_path: Path, n: int = 4, broken: bool = False) -> tuple[Path, Path]:
+    root = tmp_path / "arkiv"
+    for i in range(n):
+        folder = root / ("Falun" if i % 2 else "Säter") / "Protokoll"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"protokoll {i}.pdf").write_bytes(pdf_bytes(f"protokoll {i} " * 30))
+    if broken:  # PDF header and trailer around garbage: identified as PDF, cannot be converted
+        (root / "Falun" / "trasig.pdf").write_bytes(
+            b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n" + bytes(range(256)) * 20 + b"\n%%EOF\n"
+        )
+    db = tmp_path / "c.db"
+    scan(root, db=db, workers=1)
+    with Catalog(db) as cat:
+        assess(cat, load_ruleset(MINI))
+    return root, db
+
+
+def digests(root: Path) -> dict[str, str]:
+    return {
+        str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in root.rglob("*") if p.is_file()
+    }
+
+
+def run_cli(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_migrate_validates_records_and_resumes(tmp_path: Path) -> None:
+    root, db = make_archive(tmp_path, broken=True)
+    before = digests(root)
+    out = tmp_path / "ut"
+    premis = tmp_path / "run.premis.xml"
+    code, stdout, err = run_cli(
+        "migrate", "--db", str(db), "--out", str(out), "-q", "--limit", "2", "--json"
+    )
+    assert code == 0, stdout + err
+    first = json.loads(stdout)
+    assert first["total"] == 5, "the broken PDF is in the plan too"
+    assert first["this_run"] == 2 and first["pending"] == 3
+    code, stdout, _ = run_cli(
+        "migrate", "--db", str(db), "--out", str(out), "-q", "--json", "--premis", str(premis)
+    )
+    second = json.loads(stdout)
+    assert second["resumed"] and second["this_run"] == 3
+    assert second["done"] == 4
+    assert sum(second["failed"].values()) == 1
+    assert second["failed"].keys() <= {"failed", "invalid"}
+    # outputs mirror the archive, validated as PDF/A-2b, originals untouched
+    outputs = sorted(out.rglob("*.pdf"))
+    assert len(outputs) == 4
+    assert (out / "Säter" / "Protokoll" / "protokoll 0.pdf").is_file()
+    scanner = pygfried.Scanner()
+    for path in outputs:
+        assert scanner.identify_many([str(path)])["files"][0]["matches"][0]["id"] == "fmt/477"
+    assert not list(out.rglob(".*partial*"))
+    assert digests(root) == before
+    # a third run does nothing
+    code, stdout, _ = run_cli("migrate", "--db", str(db), "--out", str(out), "-q", "--json")
+    assert json.loads(stdout)["this_run"] == 0
+    # every attempt is an event; the journal has no duplicates
+    con = sqlite3.connect(db)
+    assert con.execute("SELECT COUNT(*) FROM migration_events").fetchone()[0] == 5
+    assert con.execute("SELECT COUNT(*), COUNT(DISTINCT output) FROM migrations").fetchone() == (
+        5,
+        5,
+    )
+    event = con.execute(
+        "SELECT tool_version, command, source_sha256, output_sha256 FROM migration_events "
+        "WHERE outcome = 'done' LIMIT 1"
+    ).fetchone()
+    assert event[0] and "gs" in event[1] and len(event[2]) == 64 and len(event[3]) == 64
+    # PREMIS 3 valid against the official schema, with derivation links
+    doc = etree.parse(str(premis))
+    xsd = SHARED / "reference" / "premis" / "premis-v3-0.xsd"
+    if xsd.is_file():
+        assert etree.XMLSchema(etree.parse(str(xsd))).validate(doc)
+    ns = {"p": "http://www.loc.gov/premis/v3"}
+    assert len(doc.findall(".//p:event", ns)) == 5
+    assert len(doc.findall(".//p:relationship", ns)) == 4
+    assert doc.find(".//p:agent/p:agentVersion", ns) is not None
+
+
+def test_out_inside_the_archive_is_refused(tmp_path: Path) -> None:
+    root, db = make_archive(tmp_path, n=1)
+    code, _, err = run_cli("migrate", "--db", str(db), "--out", str(root / "ut"), "-q")
+    assert code == 2 and "outside the archive" in err
+
+
+def test_kill_9_during_a_run_then_resume(tmp_path: Path) -> None:
+    _, db = make_archive(tmp_path, n=24)
+    out = tmp_path / "ut"
+    cmd = [
+        sys.executable,
+        "-m",
+        "preserveplan",
+        "migrate",
+        "--db",
+        str(db),
+        "--out",
+        str(out),
+        "-q",
+        "-j",
+        "2",
+    ]
+    proc = subprocess.Popen(cmd, start_new_session=True, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    done = 0
+    while done == 0 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+        try:
+            con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1)
+            done = con.execute("SELECT COUNT(*) FROM migration_events").fetchone()[0]
+            con.close()
+        except sqlite3.Error:
+            pass
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert 0 < done < 24, "the run must be killed part-way"
+    finished = subprocess.run([*cmd, "--json"], capture_output=True, text=True, timeout=300)
+    assert finished.returncode == 0, finished.stderr
+    summary = json.loads(finished.stdout)
+    assert summary["done"] == 24 and summary["resumed"]
+    assert len(list(out.rglob("*.pdf"))) == 24
+    assert not list(out.rglob(".*partial*"))  # no half-written outputs left behind
+    con = sqlite3.connect(db)
+    assert con.execute("SELECT COUNT(*) FROM migrations WHERE state = 'done'").fetchone()[0] == 24
+
+
+def test_hung_converter_is_timed_out_and_recorded(tmp_path: Path) -> None:
+    _, db = make_archive(tmp_path, n=2)
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    real_gs = shutil.which("gs")
+    script = fake / "gs"
+    script.write_text(
+        f'#!/bin/sh\ncase "$1" in --version) exec {real_gs} --version;; esac\nsleep 60\n'
+    )
+    script.chmod(0o755)
+    env = {**os.environ, "PATH": f"{fake}:{os.environ['PATH']}"}
+    started = time.monotonic()
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "preserveplan",
+            "migrate",
+            "--db",
+            str(db),
+            "--out",
+            str(tmp_path / "ut"),
+            "-q",
+            "--timeout",
+            "2",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert time.monotonic() - started < 50  # the sleeping stand-ins were killed
+    summary = json.loads(proc.stdout)
+    assert summary["failed"] == {"timeout": 2}
+    assert not list((tmp_path / "ut").rglob("*.pdf"))
