@@ -137,7 +137,7 @@ def test_scan_formats_export_diff(archive: Path, tmp_path: Path) -> None:
 def test_run_writes_inventory_and_says_where(archive: Path, tmp_path: Path) -> None:
     db = str(tmp_path / "c.db")
     out_dir = tmp_path / "rapporter"
-    code, out, _ = invoke("run", "-q", "--db", db, "--out", str(out_dir), str(archive))
+    code, out, _ = invoke("run", "-q", "--db", db, "--reports", str(out_dir), str(archive))
     assert code == 0
     assert "fmt/18" in out
     assert str(out_dir.resolve()) in out
@@ -149,6 +149,11 @@ def test_run_writes_inventory_and_says_where(archive: Path, tmp_path: Path) -> N
     for name in reports:
         assert str((out_dir / name).resolve()) in out
     assert "Bevarandeplanering" in (out_dir / reports[0]).read_text()
+
+
+def test_run_migrate_needs_out(archive: Path, tmp_path: Path) -> None:
+    code, _, err = invoke("run", "-q", "--db", str(tmp_path / "c.db"), "--migrate", str(archive))
+    assert code == 2 and "--migrate needs --out" in err
 
 
 def test_missing_root_is_a_clear_error(tmp_path: Path) -> None:

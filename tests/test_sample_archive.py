@@ -37,7 +37,20 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_main_job_on_the_sample_archive(sample: Path, tmp_path: Path) -> None:
     db = tmp_path / "c.db"
     result = CliRunner().invoke(
-        main, ["run", "-q", "--json", "--db", str(db), "--out", str(tmp_path / "r"), str(sample)]
+        main,
+        [
+            "run",
+            "-q",
+            "--json",
+            "--db",
+            str(db),
+            "--reports",
+            str(tmp_path / "r"),
+            "--migrate",
+            "--out",
+            str(tmp_path / "bevarade"),
+            str(sample),
+        ],
     )
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
@@ -94,5 +107,13 @@ def test_main_job_on_the_sample_archive(sample: Path, tmp_path: Path) -> None:
             assert f">{total}<" in html.replace("\u202f", "").replace("\xa0", ""), key
             assert "<script src" not in html and "http://" not in html
     assert any("Management" in k for k in report["files"])
+    # the whole chain: every on-disk file to migrate was converted and validated
+    migration = report["migration"]
+    to_migrate = [r for r in files if r["status"] == "migrate" and r["parent"] is None]
+    assert migration["total"] == len(to_migrate) > 100
+    assert migration["done"] == len(to_migrate), migration["failed"]
+    converted = [p for p in (tmp_path / "bevarade").rglob("*") if p.is_file()]
+    assert len(converted) == migration["done"]
+    assert not [p for p in converted if p.name.startswith(".")]
     encrypted = [r for r in files if r["finding"] == "encrypted"]
     assert any(r["path"].endswith(".pdf") for r in encrypted)  # the password-protected PDF

@@ -268,12 +268,25 @@ def scan(archive: tuple[str, ...], **opts: Any) -> None:
 @click.argument("archive", type=click.Path(file_okay=False))
 @scan_options
 @click.option(
-    "--out",
-    "out_dir",
+    "--reports",
+    "reports_dir",
     type=click.Path(file_okay=False),
     default="reports",
     show_default=True,
-    help="Folder for the inventory files.",
+    help="Folder for the inventory files and reports.",
+)
+@click.option(
+    "--migrate",
+    "do_migrate",
+    is_flag=True,
+    help="Also convert what the assessment says to migrate (needs --out).",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Folder for the archival copies made by --migrate.",
 )
 @click.option(
     "--rules",
@@ -282,18 +295,43 @@ def scan(archive: tuple[str, ...], **opts: Any) -> None:
     default=None,
     help="Ruleset YAML (default: the shipped rules/default.yaml).",
 )
-def run(archive: str, out_dir: str, rules_file: str | None, **opts: Any) -> None:
-    """The main job: scan ARCHIVE, assess it against the ruleset, write the inventory."""
+def run(
+    archive: str,
+    reports_dir: str,
+    do_migrate: bool,
+    out_dir: str | None,
+    rules_file: str | None,
+    **opts: Any,
+) -> None:
+    """The main job: scan ARCHIVE, assess it against the ruleset, (with --migrate) convert what
+    must be migrated, and write the inventory and both reports."""
     from .rules import load_ruleset
     from .rules.assess import assess as run_assess
 
+    if do_migrate and not out_dir:
+        raise click.UsageError("--migrate needs --out DIR for the archival copies")
     ruleset = load_ruleset(rules_file)  # a broken policy stops the job before any scanning
     results = _do_scan((archive,), opts)
     result = results[0]
+    migration = None
     with Catalog(opts["db"]) as catalog:
         assessment = run_assess(catalog, ruleset, result.scan_id)
-        written = api.write_inventory(catalog, result.scan_id, out_dir)
-        written.update(api.write_reports(catalog, result.scan_id, out_dir))
+        if do_migrate and out_dir:
+            from .migrate.runner import migrate as run_migrate
+
+            catalog.lock()
+            show = not opts["quiet"] and not opts["as_json"]
+            with ScanProgress(enabled=show, label="migrating") as progress:
+                migration = run_migrate(
+                    catalog,
+                    out_dir,
+                    scan_id=result.scan_id,
+                    workers=opts["workers"],
+                    progress=progress if show else None,
+                )
+            catalog.unlock()
+        written = api.write_inventory(catalog, result.scan_id, reports_dir)
+        written.update(api.write_reports(catalog, result.scan_id, reports_dir))
         profile = catalog.format_profile(result.scan_id)
     if opts["as_json"]:
         click.echo(
@@ -303,6 +341,7 @@ def run(archive: str, out_dir: str, rules_file: str | None, **opts: Any) -> None
                     "assessment": assessment.__dict__,
                     "profile": profile,
                     "files": written,
+                    "migration": migration.as_dict() if migration else None,
                 }
             )
         )
@@ -311,6 +350,13 @@ def run(archive: str, out_dir: str, rules_file: str | None, **opts: Any) -> None
     click.echo()
     _print_assessment(assessment)
     click.echo()
+    if migration is not None:
+        failed = ", ".join(f"{k} {v}" for k, v in sorted(migration.failed.items())) or "none"
+        click.echo(
+            f"migration run {migration.run_id}: done {migration.done}, failed: {failed}, "
+            f"pending {migration.pending} -> {Path(out_dir or '').resolve()}"
+        )
+        click.echo()
     _print_profile(profile[:25])
     if len(profile) > 25:
         click.echo(f"… and {len(profile) - 25} more formats (preserveplan formats)")

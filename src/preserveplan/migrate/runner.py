@@ -16,6 +16,7 @@ import json
 import os
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
@@ -244,7 +245,8 @@ def _run(
     tasks: Iterator[tuple[bytes, bytes, int | None, str | None, str, str, str, int]] = iter(todo)
     in_flight: dict[Future[dict[str, Any]], tuple[bytes, str, int]] = {}
     stopped: str | None = None
-    with ProcessPoolExecutor(workers, mp_context=get_context("forkserver")) as pool:
+    pool = _new_pool(workers)
+    try:
         while True:
             while stopped is None and len(in_flight) < workers * 2:
                 item = next(tasks, None)
@@ -262,7 +264,13 @@ def _run(
                     "expected_sha256": sha,
                     "timeout": timeout + (size or 0) / 1e6,  # big inputs get longer
                 }
-                in_flight[pool.submit(convert_one, task)] = (path, tool, attempts + 1)
+                try:
+                    fut = pool.submit(convert_one, task)
+                except BrokenProcessPool:  # a worker died: a new pool, and go on
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    pool = _new_pool(workers)
+                    fut = pool.submit(convert_one, task)
+                in_flight[fut] = (path, tool, attempts + 1)
             if not in_flight:
                 break
             done, _ = wait(list(in_flight), timeout=1.0, return_when=FIRST_COMPLETED)
@@ -270,10 +278,10 @@ def _run(
                 path, tool, attempt = in_flight.pop(fut)
                 try:
                     result = fut.result()
-                except Exception as exc:  # a dead worker is a recorded failure, not a crash
+                except BrokenProcessPool as exc:  # the worker died (out of memory, killed…)
                     result = {
                         "outcome": "crashed",
-                        "message": f"worker died: {exc}",
+                        "message": f"the worker process died during this conversion: {exc}",
                         "started_at": now(),
                         "finished_at": now(),
                     }
@@ -290,7 +298,13 @@ def _run(
                     stopped = "disk full: free space on the output device and run again"
             if stopped is not None and not in_flight:
                 break
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
     return stopped
+
+
+def _new_pool(workers: int) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(workers, mp_context=get_context("forkserver"))
 
 
 def _fill_summary(catalog: Catalog, summary: MigrationSummary) -> None:
