@@ -12,6 +12,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from markupsafe import escape
 from util import pdf_bytes, png_bytes
 
 from preserveplan import Catalog, scan
@@ -469,3 +470,83 @@ def test_renders_in_chromium(
         assert "<img" not in dom.stdout  # the evil name stayed text after parsing
     shutil.rmtree(art / "profile-specialist", ignore_errors=True)
     shutil.rmtree(art / "profile-management", ignore_errors=True)
+
+
+MINI = Path(__file__).parent / "data" / "mini-rules.yaml"
+EVIL_MESSAGE = '<script>alert(3)</script> & gs said "no"'
+
+
+@pytest.mark.skipif(shutil.which("gs") is None, reason="Ghostscript (gs) not installed")
+def test_migration_status_from_a_real_ghostscript_run(tmp_path: Path) -> None:
+    from preserveplan.migrate.runner import migrate
+
+    root = tmp_path / "arkiv"
+    (root / "Falun").mkdir(parents=True)
+    (root / "Säter").mkdir()
+    # sorted by path: the broken PDF (fails), b (done), c (left pending by the limit)
+    (root / "Falun" / "a trasig.pdf").write_bytes(
+        b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n" + bytes(range(256)) * 20 + b"\n%%EOF\n"
+    )
+    (root / "Falun" / "b.pdf").write_bytes(pdf_bytes("b " * 40))
+    (root / "Falun" / "c.pdf").write_bytes(pdf_bytes("c " * 40))
+    (root / "Säter" / "d.pdf").write_bytes(pdf_bytes("d " * 40))  # never put in a run
+    db = tmp_path / "c.db"
+    [result] = scan(root, db=db, workers=1)
+    with Catalog(db) as cat:
+        assess(cat, load_ruleset(MINI))
+        migrate(cat, tmp_path / "ut", workers=1, only="Falun", limit=2)
+        journal = dict(
+            cat.db.execute("SELECT state, COUNT(*) FROM migrations GROUP BY state").fetchall()
+        )
+        assert journal == {"done": 1, "failed": 1, "pending": 1}
+        outcomes = dict(
+            cat.db.execute(
+                "SELECT outcome, COUNT(*) FROM migrations WHERE state = 'failed' GROUP BY 1"
+            ).fetchall()
+        )
+        (real_message,) = cat.db.execute(
+            "SELECT message FROM migrations WHERE state = 'failed'"
+        ).fetchone()
+        with cat.transaction():  # what a converter might print: it must stay text
+            cat.db.execute(
+                "UPDATE migrations SET message = ? WHERE state = 'failed'",
+                (f"{real_message} {EVIL_MESSAGE}",),
+            )
+        (run_id,) = cat.db.execute("SELECT id FROM migration_runs").fetchone()
+        spec = write_report(cat, "specialist", result.scan_id, "en", tmp_path / "s.html")
+        mans = {
+            lang: write_report(cat, "management", result.scan_id, lang, tmp_path / f"m-{lang}.html")
+            for lang in ("sv", "en")
+        }
+    html = spec.read_text(encoding="utf-8")
+    assert EN["no_migrations"] not in html
+    run_row = re.search(rf'<tr data-run="{run_id}" data-files="(\d+)" ([^>]*)>(.*?)</tr>', html)
+    assert run_row, "the run is listed"
+    attrs = dict(re.findall(r'data-(\w+)="(\d+)"', run_row.group(2)))
+    assert int(run_row.group(1)) == 3
+    assert {k: int(v) for k, v in attrs.items()} == journal
+    assert str(tmp_path / "ut") in run_row.group(3)
+    for outcome, n in outcomes.items():
+        assert f"{outcome}: {n}" in run_row.group(3)  # failed by outcome
+    invalid = outcomes.get("invalid", 0)
+    assert f'data-valid="1" data-invalid="{invalid}"' in run_row.group(3)
+    assert 'data-rule="pdf" data-tool="ghostscript" data-done="1" data-failed="1"' in html
+    # the failed file with its message, escaped
+    assert "Falun/a trasig.pdf" in html
+    assert "<script>alert(3)" not in html
+    assert "&lt;script&gt;alert(3)&lt;/script&gt; &amp; gs said &#34;no&#34;" in html
+    assert str(escape(real_message)) in html
+    no_network(html)
+    # management: converted so far, what remains (pending + not in a run), failures; no PUIDs
+    for lang, path in mans.items():
+        page = path.read_text(encoding="utf-8")
+        progress = re.search(r'<p id="migration-progress" ([^>]*)>(.*?)</p>', page, re.S)
+        assert progress
+        got = {k: int(v) for k, v in re.findall(r'data-([\w-]+)="(\d+)"', progress.group(1))}
+        assert got["done"] == journal["done"]
+        assert got["failed"] == journal["failed"]
+        assert got["pending"] == 1 and got["not-in-run"] == 1 and got["remaining"] == 2
+        t = SV if lang == "sv" else EN
+        assert t["m_converted"] in progress.group(2)
+        assert t["m_converted_failed"].format(failed="1") in progress.group(2)
+        assert "fmt/" not in page

@@ -513,3 +513,168 @@ def trend(catalog: Catalog, data: ReportData) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+# -- migration status ------------------------------------------------------------------------
+FAILED_LIMIT = 50  # failed migrations listed on the page
+
+
+RUNS_OF = "SELECT id FROM migration_runs WHERE scan_id = ?"  # a scan's runs, as a subquery
+
+
+def migration_status(catalog: Catalog, data: ReportData) -> dict[str, Any] | None:
+    """The scan's migration runs from the journal, counted with GROUP BY; None without runs.
+
+    Per run and per (run, rule, tool): files done / failed (by outcome) / pending, bytes in
+    (source size of the converted files) and out, and validation (``done`` means the output
+    passed validation; outcome ``invalid`` means it failed validation). Failed files are a
+    capped list.
+    """
+    db = catalog.db
+    runs = db.execute(
+        """SELECT id, out_dir, started_at, finished_at, status FROM migration_runs
+           WHERE scan_id = ? ORDER BY id""",
+        (data.scan.id,),
+    ).fetchall()
+    if not runs:
+        return None
+    out_runs: dict[int, dict[str, Any]] = {}
+    for rid, out_dir, started, finished, status in runs:
+        out_runs[int(rid)] = {
+            "id": int(rid),
+            "out_dir": str(out_dir),
+            "started_at": _text(started),
+            "finished_at": _text(finished),
+            "status": str(status),
+            **_empty_counts(),
+            "by_rule": {},
+        }
+    rows = db.execute(
+        f"""SELECT run_id, rule_id, tool, target, state, COALESCE(outcome, ''), COUNT(*),
+                   COALESCE(SUM(size), 0), COALESCE(SUM(output_size), 0)
+            FROM migrations WHERE run_id IN ({RUNS_OF})
+            GROUP BY 1, 2, 3, 4, 5, 6""",
+        (data.scan.id,),
+    ).fetchall()
+    for rid, rule, tool, target, state, outcome, n, size, out_size in rows:
+        run = out_runs[int(rid)]
+        cell = run["by_rule"].setdefault(
+            (rule, tool, target),
+            {"rule": rule, "tool": tool, "target": target, **_empty_counts()},
+        )
+        for counts in (run, cell):
+            _add_counts(counts, str(state), str(outcome), int(n), int(size), int(out_size))
+    for run in out_runs.values():
+        run["by_rule"] = sorted(
+            run["by_rule"].values(), key=lambda c: (-c["files"], c["rule"], c["tool"])
+        )
+    (failed_total,) = db.execute(
+        f"""SELECT COUNT(*) FROM migrations
+            WHERE run_id IN ({RUNS_OF}) AND state = 'failed'""",
+        (data.scan.id,),
+    ).fetchone()
+    failed = db.execute(
+        f"""SELECT run_id, path, rule_id, tool, COALESCE(outcome, ''), COALESCE(message, ''),
+                   attempts, size
+            FROM migrations WHERE run_id IN ({RUNS_OF}) AND state = 'failed'
+            ORDER BY run_id, path LIMIT ?""",
+        (data.scan.id, FAILED_LIMIT),
+    ).fetchall()
+    return {
+        "runs": list(out_runs.values()),
+        "failed_total": int(failed_total),
+        "failed_rows": [
+            {
+                "run_id": r[0],
+                "path": P.for_display(bytes(r[1])),
+                "rule": r[2],
+                "tool": r[3],
+                "outcome": r[4],
+                "message": r[5],
+                "attempts": r[6],
+                "size": r[7],
+            }
+            for r in failed
+        ],
+        "failed_limit": FAILED_LIMIT,
+    }
+
+
+def _empty_counts() -> dict[str, Any]:
+    return {
+        "files": 0,
+        "done": 0,
+        "failed": 0,
+        "pending": 0,
+        "failed_by": {},
+        "invalid": 0,
+        "bytes": 0,
+        "bytes_in": 0,
+        "bytes_out": 0,
+    }
+
+
+def _add_counts(
+    c: dict[str, Any], state: str, outcome: str, n: int, size: int, out_size: int
+) -> None:
+    c["files"] += n
+    c["bytes"] += size
+    if state == "done":
+        c["done"] += n
+        c["bytes_in"] += size
+        c["bytes_out"] += out_size
+    elif state == "failed":
+        c["failed"] += n
+        key = outcome or "failed"
+        c["failed_by"][key] = c["failed_by"].get(key, 0) + n
+        if outcome == "invalid":
+            c["invalid"] += n
+    else:
+        c["pending"] += n
+
+
+def migration_progress(catalog: Catalog, data: ReportData) -> dict[str, Any] | None:
+    """Files converted so far, failed, pending and not yet in any run (management summary).
+
+    A file counts once over all runs of the scan: done if any run converted it, else failed if
+    an attempt failed, else pending. "Not in a run" are the files the newest assessment says to
+    migrate with a tool (on disk, not inside containers) that no run of the scan has journalled.
+    """
+    db = catalog.db
+    (runs,) = db.execute(
+        "SELECT COUNT(*) FROM migration_runs WHERE scan_id = ?", (data.scan.id,)
+    ).fetchone()
+    out = {k: {"files": 0, "bytes": 0} for k in ("done", "failed", "pending", "not_in_run")}
+    names = {2: "done", 1: "failed", 0: "pending"}
+    rows = db.execute(
+        f"""SELECT best, COUNT(*), COALESCE(SUM(size), 0) FROM (
+              SELECT MAX(CASE state WHEN 'done' THEN 2 WHEN 'failed' THEN 1 ELSE 0 END) AS best,
+                     MAX(size) AS size
+              FROM migrations WHERE run_id IN ({RUNS_OF}) GROUP BY path)
+            GROUP BY best""",
+        (data.scan.id,),
+    ).fetchall()
+    for best, n, size in rows:
+        out[names[int(best)]] = {"files": int(n), "bytes": int(size)}
+    aid = _aid(data)
+    with_tool = [rid for rid, r in policy_rules(data).items() if r.get("action")]
+    if aid is not None and with_tool:
+        marks = ", ".join("?" for _ in with_tool)
+        n, size = db.execute(
+            f"""SELECT COUNT(*), COALESCE(SUM(f.size), 0) FROM assessed a
+                JOIN files f ON f.scan_id = ? AND f.path = a.path
+                WHERE a.assessment_id = ? AND a.status = 'migrate' AND f.parent IS NULL
+                  AND a.rule_id IN ({marks})
+                  AND NOT EXISTS (SELECT 1 FROM migrations m
+                                  WHERE m.run_id IN ({RUNS_OF})
+                                    AND m.path = a.path)""",
+            (data.scan.id, aid, *with_tool, data.scan.id),
+        ).fetchone()
+        out["not_in_run"] = {"files": int(n), "bytes": int(size)}
+    if not runs and not out["not_in_run"]["files"]:
+        return None
+    remaining = {
+        "files": out["pending"]["files"] + out["not_in_run"]["files"],
+        "bytes": out["pending"]["bytes"] + out["not_in_run"]["bytes"],
+    }
+    return {"runs": int(runs), **out, "remaining": remaining}

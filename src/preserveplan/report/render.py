@@ -155,6 +155,7 @@ def _specialist(
         "per_org": per_org,
         "lists": lists,
         "problems": A.problems(catalog, data),
+        "migrations": A.migration_status(catalog, data),
         "list_limit": A.LIST_LIMIT,
     }
 
@@ -195,6 +196,7 @@ def _management(
             lambda v: fmt_bytes(v * 1e9, lang),
         ),
         "compare": A.comparison(catalog, data, compare),
+        "progress": A.migration_progress(catalog, data),
         "trend": history,
         "trend_chart": trend_chart,
     }

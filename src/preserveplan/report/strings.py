@@ -80,6 +80,37 @@ SV: dict[str, str] = {
     "more_paths": "… och {n} till",
     "sec_migrations": "Migreringsstatus",
     "no_migrations": "Inga migreringar har körts.",
+    "mig_note": (
+        "Räknat ur migreringsjournalen. Klar betyder att arkivkopian skapats och godkänts vid "
+        "valideringen; utfallet 'invalid' betyder att arkivkopian underkändes vid valideringen."
+    ),
+    "mig_run": "Körning",
+    "mig_out_dir": "Utmapp",
+    "mig_started": "Startad",
+    "mig_finished": "Avslutad",
+    "mig_done": "Klara",
+    "mig_failed": "Misslyckade",
+    "mig_pending": "Väntar",
+    "mig_bytes_in": "In (konverterat)",
+    "mig_bytes_out": "Ut (arkivkopior)",
+    "mig_validation": "Validering",
+    "mig_valid_text": "{passed} godkända, {failed} underkända",
+    "mig_failed_by": "Misslyckade per utfall",
+    "mig_failed_list": "Misslyckade filer",
+    "mig_failed_capped": "Visar {shown} av {total} misslyckade filer.",
+    "mig_attempts": "Försök",
+    "mig_st_running": "pågår eller avbröts",
+    "mig_st_complete": "klar",
+    "mig_st_stopped": "stoppad",
+    "m_converted": "Konvertering till arkivformat",
+    "m_converted_text": (
+        "Hittills har {done} filer ({done_size}) konverterats till arkivformat. "
+        "Kvar att konvertera: {remaining} filer ({remaining_size})."
+    ),
+    "m_converted_failed": (
+        "{failed} filer kunde inte konverteras och behöver ses över av en människa."
+    ),
+    "m_converted_no_failed": "Inga konverteringar har misslyckats.",
     "sec_method": "Hur rapporten togs fram",
     "ruleset": "Regeluppsättning",
     "ruleset_version": "Version",
@@ -287,6 +318,37 @@ EN: dict[str, str] = {
     "more_paths": "… and {n} more",
     "sec_migrations": "Migration status",
     "no_migrations": "No migrations have run.",
+    "mig_note": (
+        "Counted from the migration journal. Done means the archival copy was made and passed "
+        "validation; outcome 'invalid' means the archival copy failed validation."
+    ),
+    "mig_run": "Run",
+    "mig_out_dir": "Output folder",
+    "mig_started": "Started",
+    "mig_finished": "Finished",
+    "mig_done": "Done",
+    "mig_failed": "Failed",
+    "mig_pending": "Pending",
+    "mig_bytes_in": "In (converted)",
+    "mig_bytes_out": "Out (archival copies)",
+    "mig_validation": "Validation",
+    "mig_valid_text": "{passed} passed, {failed} failed",
+    "mig_failed_by": "Failed by outcome",
+    "mig_failed_list": "Failed files",
+    "mig_failed_capped": "Showing {shown} of {total} failed files.",
+    "mig_attempts": "Attempts",
+    "mig_st_running": "running or interrupted",
+    "mig_st_complete": "complete",
+    "mig_st_stopped": "stopped",
+    "m_converted": "Conversion to archival formats",
+    "m_converted_text": (
+        "So far {done} files ({done_size}) have been converted to archival formats. "
+        "Still to convert: {remaining} files ({remaining_size})."
+    ),
+    "m_converted_failed": (
+        "{failed} files could not be converted and need a person to look at them."
+    ),
+    "m_converted_no_failed": "No conversions have failed.",
     "sec_method": "How this report was produced",
     "ruleset": "Ruleset",
     "ruleset_version": "Version",
