@@ -195,3 +195,27 @@ def test_hung_converter_is_timed_out_and_recorded(tmp_path: Path) -> None:
     summary = json.loads(proc.stdout)
     assert summary["failed"] == {"timeout": 2}
     assert not list((tmp_path / "ut").rglob("*.pdf"))
+
+
+def test_disk_full_stops_cleanly_and_resumes(tmp_path: Path) -> None:
+    """A real full disk: a 64 KiB tmpfs as the output folder (needs root, as CI has)."""
+    _, db = make_archive(tmp_path, n=6)
+    out = tmp_path / "litet"
+    out.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(out)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        code, stdout, err = run_cli("migrate", "--db", str(db), "--out", str(out), "-q", "-j", "1")
+        assert code == 1 and "disk full" in err
+        con = sqlite3.connect(db)
+        states = dict(con.execute("SELECT state, COUNT(*) FROM migrations GROUP BY 1").fetchall())
+        assert states == {"pending": 6}  # nothing lost, nothing half-done
+        assert not [p for p in out.rglob("*") if p.is_file()]
+    finally:
+        subprocess.run(["umount", str(out)], check=False)
+    code, stdout, err = run_cli("migrate", "--db", str(db), "--out", str(out), "-q", "--json")
+    assert code == 0, err
+    assert json.loads(stdout)["done"] == 6

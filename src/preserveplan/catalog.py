@@ -885,7 +885,9 @@ class Catalog:
         self, run_id: int, path: bytes, tool: str, attempt: int, result: dict[str, Any]
     ) -> None:
         """One attempt: an event, and the journal row's new state, in one transaction."""
-        state = "done" if result["outcome"] == "done" else "failed"
+        # A full disk is not the file's fault: it stays pending for the next run.
+        outcome = result["outcome"]
+        state = "done" if outcome == "done" else "pending" if outcome == "disk-full" else "failed"
         with self.transaction():
             self.db.execute(
                 "INSERT INTO migration_events (run_id, path, attempt, tool, tool_version, "

@@ -76,8 +76,11 @@ def convert_one(task: dict[str, Any]) -> dict[str, Any]:
         return finish("source-changed", "the source differs from the scan: scan again first")
     partial = partial_path(dst)
     module = MODULES[task["tool"]]
+    need = _space_needed(task.get("size") or 0)
     try:
         dst.parent.mkdir(parents=True, exist_ok=True)
+        if _free_space(dst.parent) < need:
+            return finish("disk-full", f"less than {need // 2**20} MiB free on the output device")
         result = module.convert(src, partial, timeout=task["timeout"], target=task["target"])
     except OSError as exc:
         if exc.errno == errno.ENOSPC:
@@ -92,10 +95,10 @@ def convert_one(task: dict[str, Any]) -> dict[str, Any]:
         return finish("source-modified", "the ORIGINAL changed during its conversion")
     if not result.ok:
         _unlink(partial)
-        message = result.message
-        if "No space left" in message:
-            return finish("disk-full", message)
-        return finish(result.outcome, message)
+        # Converters rarely say "disk full" clearly (Ghostscript: "ioerror"): look at the disk.
+        if "No space left" in result.message or _free_space(dst.parent) < need:
+            return finish("disk-full", f"the output device is full ({result.message})")
+        return finish(result.outcome, result.message)
     try:
         check = validate_file(partial, task["target_puid"])
         out["validation"] = json.dumps(check.as_json(), ensure_ascii=False)
@@ -117,6 +120,19 @@ def convert_one(task: dict[str, Any]) -> dict[str, Any]:
         output_sha256=digest.sha256,
         output_size=digest.size,
     )
+
+
+MIN_FREE = 16 * 2**20
+
+
+def _space_needed(size: int) -> int:
+    """Free space to require before a conversion: outputs can be several times the input."""
+    return max(MIN_FREE, 4 * size)
+
+
+def _free_space(folder: Path) -> int:
+    st = os.statvfs(folder)
+    return st.f_bavail * st.f_frsize
 
 
 def _remove_partials(dst: Path) -> None:
@@ -262,6 +278,7 @@ def _run(
                     "target": target,
                     "target_puid": target_puid,
                     "expected_sha256": sha,
+                    "size": size,
                     "timeout": timeout + (size or 0) / 1e6,  # big inputs get longer
                 }
                 try:
