@@ -31,6 +31,7 @@ import atexit
 import contextlib
 import functools
 import json
+import multiprocessing.util
 import os
 import shutil
 import tempfile
@@ -152,6 +153,11 @@ class _ProfilePool:
             self._pid = os.getpid()
             self._free = []
             atexit.register(shutil.rmtree, self._base, True)
+            # Pool workers leave through multiprocessing (os._exit): atexit does not run there,
+            # its finalizers do.
+            multiprocessing.util.Finalize(
+                None, shutil.rmtree, args=(self._base, True), exitpriority=10
+            )
         return self._base
 
     def acquire(self) -> Path:
