@@ -29,9 +29,10 @@ for pair in "${tools[@]}"; do
   fi
 done
 # fonts: metric-compatible with Calibri/Cambria, or office documents reflow when converted;
-# libemail-address-perl: msgconvert dies without it on Debian 12
+# libemail-address-perl: msgconvert dies without it on Debian 12;
+# python3-uno: Debian's python drives one persistent LibreOffice per worker (uno_bridge.py)
 for pkg in libarchive13 fonts-dejavu-core fonts-liberation2 fonts-crosextra-carlito \
-  fonts-crosextra-caladea python3-venv libemail-address-perl; do
+  fonts-crosextra-caladea python3-venv libemail-address-perl python3-uno; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 

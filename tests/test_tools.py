@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import signal
 import stat
 import time
 import zipfile
@@ -528,6 +529,7 @@ def test_hung_converter_is_killed(
     mod = MODULES[name]
     bindir = stub_bin(program)
     monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}/usr/bin:/bin")
+    monkeypatch.setenv("PRESERVEPLAN_LIBREOFFICE", "cold")  # the stand-in replaces soffice
     pids = srcdir.parent / "pids"
     monkeypatch.setenv("STUB_PIDS", str(pids))
     src = srcdir / srcname
@@ -554,3 +556,23 @@ def test_run_reports_crash_and_bounds_output(tmp_path: Path) -> None:
     assert len(res.stdout) < 70_000 and "bytes omitted" in res.stdout
     with pytest.raises(MissingToolError):
         run([str(tmp_path / "nope")], timeout=5)
+
+
+@pytest.mark.skipif(not MODULES["libreoffice"].available(), reason="LibreOffice not installed")
+def test_persistent_libreoffice_restarts_after_a_crash(
+    office_docs: dict[str, Path], out: Path
+) -> None:
+    """The UNO server's LibreOffice is really killed between two conversions: the next
+    conversion starts a new one."""
+    lo = MODULES["libreoffice"]
+    if not lo.uno_available():
+        pytest.skip("python3-uno not installed: cold mode only")
+    first = lo.convert(office_docs["docx"], out / "a.pdf", timeout=120, target="pdfa-2b")
+    assert first.ok, first.message
+    server = lo._SERVER
+    assert server._proc is not None
+    starts = server.starts
+    os.killpg(server._proc.pid, signal.SIGKILL)  # the bridge and its soffice die
+    second = lo.convert(office_docs["docx"], out / "b.pdf", timeout=120, target="pdfa-2b")
+    assert second.ok, second.message
+    assert server.starts == starts + 1

@@ -33,9 +33,13 @@ import functools
 import json
 import multiprocessing.util
 import os
+import select
 import shutil
+import signal
+import subprocess
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 from preserveplan.migrate.tools._exec import (
@@ -176,6 +180,158 @@ class _ProfilePool:
 
 _PROFILES = _ProfilePool()
 
+SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's interpreter, the one with python3-uno
+BRIDGE = Path(__file__).with_name("uno_bridge.py")
+
+
+def uno_available() -> bool:
+    """True if a persistent LibreOffice can be driven over UNO (python3-uno installed), unless
+    ``PRESERVEPLAN_LIBREOFFICE=cold`` asks for one ``soffice`` process per file."""
+    if os.environ.get("PRESERVEPLAN_LIBREOFFICE", "").lower() == "cold":
+        return False
+    return _uno_importable()
+
+
+@functools.cache
+def _uno_importable() -> bool:
+    if not Path(SYSTEM_PYTHON).is_file():
+        return False
+    probe = subprocess.run(
+        [SYSTEM_PYTHON, "-c", "import uno"], capture_output=True, timeout=60, check=False
+    )
+    return probe.returncode == 0
+
+
+class _UnoServer:
+    """One persistent LibreOffice per process (started on first use, own profile), fed one
+    document at a time through ``uno_bridge.py``; killed and restarted after a hang or crash."""
+
+    START_TIMEOUT = 90.0
+
+    def __init__(self) -> None:
+        self._proc: subprocess.Popen[str] | None = None
+        self._profile: Path | None = None
+        self._pid = 0
+        self._lock = threading.Lock()
+        self.starts = 0
+
+    def _start(self) -> str | None:
+        self._profile = _PROFILES.acquire()
+        self._proc = subprocess.Popen(
+            [SYSTEM_PYTHON, str(BRIDGE), program(), str(self._profile)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            start_new_session=True,
+        )
+        self._pid = os.getpid()
+        self.starts += 1
+        reply = self._read(self.START_TIMEOUT)
+        if not reply or not reply.get("ready"):
+            self.stop(healthy=False)
+            return str((reply or {}).get("error") or "LibreOffice did not start")
+        if self.starts == 1:
+            multiprocessing.util.Finalize(None, self.stop, exitpriority=20)
+            atexit.register(self.stop)
+        return None
+
+    def _read(self, timeout: float) -> dict[str, object] | None:
+        assert self._proc is not None and self._proc.stdout is not None
+        ready, _, _ = select.select([self._proc.stdout], [], [], timeout)
+        if not ready:
+            return None
+        line = self._proc.stdout.readline()
+        if not line:
+            return None
+        reply: dict[str, object] = json.loads(line)
+        return reply
+
+    def stop(self, healthy: bool = True) -> None:
+        proc, self._proc = self._proc, None
+        if proc is not None and self._pid == os.getpid():
+            with contextlib.suppress(OSError):
+                if proc.stdin is not None:
+                    proc.stdin.close()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=10)
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)  # soffice too, in the bridge's group
+            proc.wait()
+        if self._profile is not None:
+            _PROFILES.release(self._profile, healthy=healthy)
+            self._profile = None
+
+    def convert(
+        self, src: Path, dst: Path, filt: str, data: dict[str, object], timeout: float, spec: str
+    ) -> RunResult:
+        """Convert one document; a LibreOffice found dead is restarted and the file tried once
+        more (a crash in the previous file must not fail this one)."""
+        with self._lock:
+            result = self._convert(src, dst, filt, data, timeout, spec)
+            if result.returncode == -9:  # crashed, not hung: once more on a fresh instance
+                result = self._convert(src, dst, filt, data, timeout, spec)
+            return result
+
+    def _convert(
+        self, src: Path, dst: Path, filt: str, data: dict[str, object], timeout: float, spec: str
+    ) -> RunResult:
+        started = time.monotonic()
+        # Recorded like the --convert-to form, so provenance reads the same in both modes.
+        command = (program(), "(persistent, UNO)", "--convert-to", spec, str(src), str(dst))
+        if self._proc is not None and (self._pid != os.getpid() or self._proc.poll() is not None):
+            if self._pid != os.getpid():
+                self._proc = None  # inherited from the parent: not ours to stop
+            self.stop(healthy=False)
+        if self._proc is None:
+            error = self._start()
+            if error is not None:
+                return RunResult(command, 1, "", error, time.monotonic() - started, False)
+        assert self._proc is not None and self._proc.stdin is not None
+        request: dict[str, object] = {
+            "src": str(src.resolve()),
+            "dst": str(dst.resolve()),
+            "filter": filt,
+        }
+        if data:
+            request["data"] = data
+        try:
+            self._proc.stdin.write(json.dumps(request) + "\n")
+            self._proc.stdin.flush()
+            reply = self._read(timeout)
+        except (OSError, ValueError):
+            reply = None
+        seconds = time.monotonic() - started
+        if reply is None:  # hung (timeout) or crashed (EOF): restart next time
+            hung = self._proc.poll() is None
+            self.stop(healthy=False)
+            message = (
+                "LibreOffice hung: killed at the timeout"
+                if hung
+                else "LibreOffice crashed during the conversion"
+            )
+            return RunResult(command, None if hung else -9, "", message, seconds, hung)
+        if reply.get("ok"):
+            return RunResult(command, 0, "", "", seconds, False)
+        return RunResult(
+            command, 1, "", f"could not be loaded: {reply.get('error')}", seconds, False
+        )
+
+
+_SERVER = _UnoServer()
+
+
+def _uno_filter(target: str, module: str) -> tuple[str, dict[str, object]]:
+    """Export filter name and FilterData for the UNO path (same options as --convert-to)."""
+    spec, _ = export_spec(target, module)
+    if target == "pdfa-2b":
+        data: dict[str, object] = {}
+        for key, opt in PDF_OPTIONS.items():
+            value = opt["value"]
+            data[key] = int(value) if opt["type"] == "long" else value == "true"
+        return spec.split(":")[1], data
+    return spec.split(":")[1], {}
+
 
 # --- conversion ---------------------------------------------------------------------------
 
@@ -251,6 +407,13 @@ def convert(src: Path, dst: Path, *, timeout: float, target: str) -> ConvertResu
                 problem = str(exc)
         if problem is not None:
             raise InputRefused(problem)
+        if uno_available():
+            filt, data = _uno_filter(target, module)
+            res = _SERVER.convert(src, tmp, filt, data, timeout, spec)
+            if res.returncode != 0:
+                with contextlib.suppress(OSError):
+                    tmp.unlink()
+            return res
         profile = _PROFILES.acquire()
         healthy = False
         jobdir = Path(tempfile.mkdtemp(dir=tmp.parent, prefix=".lo-job-"))

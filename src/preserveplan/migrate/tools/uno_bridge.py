@@ -1,0 +1,110 @@
+"""A persistent LibreOffice, driven over UNO, one JSON request per line on stdin.
+
+Run by Debian's ``/usr/bin/python3`` (the interpreter that has ``python3-uno``), not by the
+project's venv: it must import nothing from preserveplan. It starts ``soffice`` with its own
+profile and a pipe connection, then answers requests
+
+    {"src": "/in.docx", "dst": "/out.pdf", "filter": "writer_pdf_Export",
+     "data": {"SelectPdfVersion": 2, ...}}
+
+with ``{"ok": true}`` or ``{"ok": false, "error": "..."}``, one line each. Documents are loaded
+with ``Hidden=True, ReadOnly=True`` (unoserver 3.7's ``ReadOnly`` alone makes Calc return
+nothing on LibreOffice 7.4; TOOLS.md §1.6). The caller restarts the bridge after a crash or hang.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import time
+
+import uno  # type: ignore[import-not-found]
+from com.sun.star.beans import PropertyValue  # type: ignore[import-not-found]
+
+
+def _props(**values: object) -> tuple[object, ...]:
+    return tuple(PropertyValue(Name=k, Value=v) for k, v in values.items())
+
+
+def _filter_data(data: dict[str, object]) -> object:
+    items = tuple(PropertyValue(Name=k, Value=v) for k, v in data.items())
+    return uno.Any("[]com.sun.star.beans.PropertyValue", items)
+
+
+def main() -> None:
+    soffice, profile, pipe = sys.argv[1], sys.argv[2], f"preserveplan{os.getpid()}"
+    proc = subprocess.Popen(
+        [
+            soffice,
+            "--headless",
+            "--invisible",
+            "--norestore",
+            "--nologo",
+            "--nodefault",
+            f"-env:UserInstallation={uno.systemPathToFileUrl(profile)}",
+            f"--accept=pipe,name={pipe};urp;StarOffice.ComponentContext",
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    local = uno.getComponentContext()
+    resolver = local.ServiceManager.createInstanceWithContext(
+        "com.sun.star.bridge.UnoUrlResolver", local
+    )
+    context = None
+    for _ in range(600):  # up to 60 s for a first start with a fresh profile
+        try:
+            context = resolver.resolve(f"uno:pipe,name={pipe};urp;StarOffice.ComponentContext")
+            break
+        except Exception:
+            if proc.poll() is not None:
+                break
+            time.sleep(0.1)
+    if context is None:
+        print(json.dumps({"ready": False, "error": "LibreOffice did not start"}), flush=True)
+        proc.kill()
+        return
+    desktop = context.ServiceManager.createInstanceWithContext(
+        "com.sun.star.frame.Desktop", context
+    )
+    print(json.dumps({"ready": True}), flush=True)
+    try:
+        for line in sys.stdin:
+            request = json.loads(line)
+            doc = None
+            try:
+                doc = desktop.loadComponentFromURL(
+                    uno.systemPathToFileUrl(request["src"]),
+                    "_blank",
+                    0,
+                    _props(Hidden=True, ReadOnly=True),
+                )
+                if doc is None:
+                    raise RuntimeError("LibreOffice could not load the document")
+                store: dict[str, object] = {"FilterName": request["filter"]}
+                if request.get("data"):
+                    store["FilterData"] = _filter_data(request["data"])
+                doc.storeToURL(uno.systemPathToFileUrl(request["dst"]), _props(**store))
+                reply: dict[str, object] = {"ok": True}
+            except Exception as exc:
+                reply = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+            finally:
+                if doc is not None:
+                    with contextlib.suppress(Exception):
+                        doc.close(True)
+            print(json.dumps(reply), flush=True)
+    finally:
+        with contextlib.suppress(Exception):
+            desktop.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+if __name__ == "__main__":
+    main()
