@@ -8,23 +8,19 @@ says which.
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..catalog import Catalog
 from ..errors import UsageError
 
-# tool -> (programs that must be on PATH, Debian package)
-PROGRAMS: dict[str, tuple[tuple[str, ...], str]] = {
-    "libreoffice": (
-        ("soffice",),
-        "libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui",
-    ),
-    "ghostscript": (("gs",), "ghostscript"),
-    "ffmpeg": (("ffmpeg",), "ffmpeg"),
-    "imagemagick": (("convert-im6.q16",), "imagemagick"),
-    "msgconvert": (("msgconvert",), "libemail-outlook-message-perl"),
+# tool -> Debian package(s) that bring its program
+PACKAGES: dict[str, str] = {
+    "libreoffice": "libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui",
+    "ghostscript": "ghostscript",
+    "ffmpeg": "ffmpeg",
+    "imagemagick": "imagemagick",
+    "msgconvert": "libemail-outlook-message-perl libemail-address-perl",
 }
 
 
@@ -99,11 +95,13 @@ class Plan:
 
 
 def tool_missing(tool: str) -> str | None:
-    """None if the tool's programs are on PATH, else how to install them."""
-    programs, package = PROGRAMS.get(tool, ((tool,), tool))
-    if all(shutil.which(p) for p in programs):
+    """None if the tool's converter module finds its program, else how to install it."""
+    from .registry import MODULES
+
+    module = MODULES.get(tool)
+    if module is not None and module.available():
         return None
-    return f"{', '.join(programs)} not found: apt-get install {package}"
+    return f"{tool} not found: apt-get install {PACKAGES.get(tool, tool)}"
 
 
 def make_plan(catalog: Catalog, scan_id: int | None = None, only: str | None = None) -> Plan:

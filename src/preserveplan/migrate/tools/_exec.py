@@ -176,6 +176,15 @@ def run(
         )
 
 
+def is_available(version: Callable[[], str]) -> bool:
+    """A module's ``available()``: True when its ``version()`` finds the program."""
+    try:
+        version()
+    except MissingToolError:
+        return False
+    return True
+
+
 def find_program(*names: str) -> str:
     """Absolute path of the first of ``names`` on PATH (looked up now, so PATH changes count)."""
     for name in names:

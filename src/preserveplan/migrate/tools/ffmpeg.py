@@ -29,6 +29,7 @@ from preserveplan.migrate.tools._exec import (
     RunResult,
     convert_file,
     find_program,
+    is_available,
     read_head,
     run,
 )
@@ -80,11 +81,7 @@ def version() -> str:
 
 
 def available() -> bool:
-    try:
-        version()
-    except MissingToolError:
-        return False
-    return True
+    return is_available(version)
 
 
 _RIFF_LIMIT = 2**32 - 2**20  # a RIFF WAV this big may have overflowed its 32-bit sizes

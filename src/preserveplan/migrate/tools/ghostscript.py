@@ -27,6 +27,7 @@ from preserveplan.migrate.tools._exec import (
     RunResult,
     convert_file,
     find_program,
+    is_available,
     pdfa_problem,
     run,
 )
@@ -71,11 +72,7 @@ def version() -> str:
 
 
 def available() -> bool:
-    try:
-        version()
-    except MissingToolError:
-        return False
-    return True
+    return is_available(version)
 
 
 def srgb_profile(gs_version: str = "") -> Path | None:

@@ -22,6 +22,7 @@ from preserveplan.migrate.tools._exec import (
     RunResult,
     convert_file,
     find_program,
+    is_available,
     read_head,
     run,
 )
@@ -62,11 +63,7 @@ def version() -> str:
 
 
 def available() -> bool:
-    try:
-        version()
-    except MissingToolError:
-        return False
-    return True
+    return is_available(version)
 
 
 def command(src: Path, out: Path, target: str, *, compression: str = "LZW") -> list[str]:

@@ -49,6 +49,7 @@ from preserveplan.migrate.tools._exec import (
     RunResult,
     convert_file,
     find_program,
+    is_available,
     pdfa_problem,
     read_head,
     run,
@@ -132,11 +133,7 @@ def version() -> str:
 
 
 def available() -> bool:
-    try:
-        version()
-    except MissingToolError:
-        return False
-    return True
+    return is_available(version)
 
 
 # --- private user profiles ---------------------------------------------------------------

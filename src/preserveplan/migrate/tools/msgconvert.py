@@ -25,6 +25,7 @@ from preserveplan.migrate.tools._exec import (
     RunResult,
     convert_file,
     find_program,
+    is_available,
     run,
 )
 
@@ -58,11 +59,7 @@ def version() -> str:
 
 
 def available() -> bool:
-    try:
-        version()
-    except MissingToolError:
-        return False
-    return True
+    return is_available(version)
 
 
 def eml_problem(path: Path) -> str | None:
