@@ -367,28 +367,10 @@ def gs_direct(work: Path, pdfs: list[Path]) -> tuple[float, Path]:
     icc = gs.srgb_profile(gs.version())
     if icc is None:
         raise RuntimeError("no sRGB ICC profile for Ghostscript")
-    def_ps = work / "PDFA_def.ps"
-    def_ps.write_text(gs._DEF_PS.format(icc=gs._ps_string(str(icc))), encoding="ascii")
+    def_ps = gs.write_def_file(work, icc)
     out = work / "out-gs-direct"
     out.mkdir()
-    cmds = [
-        [
-            gs.program(),
-            "-dPDFA=2",
-            "-dBATCH",
-            "-dNOPAUSE",
-            "-dSAFER",
-            "-q",
-            "-sDEVICE=pdfwrite",
-            "-sColorConversionStrategy=RGB",
-            "-dPDFACompatibilityPolicy=1",
-            f"--permit-file-read={icc.parent}/",
-            "-sOutputFile=" + str((out / p.name).resolve()).replace("%", "%%"),
-            str(def_ps),
-            str(p.resolve()),
-        ]
-        for p in pdfs
-    ]
+    cmds = [gs.command(p, out / p.name, def_ps, icc) for p in pdfs]
     started = time.perf_counter()
     for cmd in cmds:
         run_checked(cmd, work)

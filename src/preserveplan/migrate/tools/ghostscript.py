@@ -111,6 +111,32 @@ def _ps_string(s: str) -> str:
     return s.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
 
 
+def write_def_file(folder: Path, icc: Path) -> Path:
+    """Our PDFA_def.ps (absolute ICC path, no title override) in ``folder``."""
+    def_ps = folder / "PDFA_def.ps"
+    def_ps.write_text(_DEF_PS.format(icc=_ps_string(str(icc))), encoding="ascii")
+    return def_ps
+
+
+def command(src: Path, out: Path, def_ps: Path, icc: Path) -> list[str]:
+    """The Ghostscript command line for PDF → PDF/A-2b (TOOLS.md §2.1)."""
+    return [
+        program(),
+        "-dPDFA=2",
+        "-dBATCH",
+        "-dNOPAUSE",
+        "-dSAFER",
+        "-q",
+        "-sDEVICE=pdfwrite",
+        "-sColorConversionStrategy=RGB",
+        "-dPDFACompatibilityPolicy=1",
+        f"--permit-file-read={icc.parent}/",
+        "-sOutputFile=" + str(out.resolve()).replace("%", "%%"),
+        str(def_ps),
+        str(src.resolve()),
+    ]
+
+
 def convert(src: Path, dst: Path, *, timeout: float, target: str = "pdfa-2b") -> ConvertResult:
     """Convert the PDF ``src`` to PDF/A-2b at ``dst`` (atomic; see module docstring)."""
     if target not in TARGETS:
@@ -124,24 +150,8 @@ def convert(src: Path, dst: Path, *, timeout: float, target: str = "pdfa-2b") ->
         if icc is None:
             raise InputRefused("no readable sRGB ICC profile for the PDF/A OutputIntent")
         with tempfile.TemporaryDirectory(prefix="preserveplan-gs-") as tdir:
-            def_ps = Path(tdir) / "PDFA_def.ps"
-            def_ps.write_text(_DEF_PS.format(icc=_ps_string(str(icc))), encoding="ascii")
-            cmd = [
-                program(),
-                "-dPDFA=2",
-                "-dBATCH",
-                "-dNOPAUSE",
-                "-dSAFER",
-                "-q",
-                "-sDEVICE=pdfwrite",
-                "-sColorConversionStrategy=RGB",
-                "-dPDFACompatibilityPolicy=1",
-                f"--permit-file-read={icc.parent}/",
-                "-sOutputFile=" + str(tmp.resolve()).replace("%", "%%"),
-                str(def_ps),
-                str(Path(src).resolve()),
-            ]
-            return run(cmd, timeout, cwd=tdir)
+            def_ps = write_def_file(Path(tdir), icc)
+            return run(command(Path(src), tmp, def_ps, icc), timeout, cwd=tdir)
 
     def check(tmp: Path, res: RunResult) -> str | None:
         said = res.stdout + res.stderr
