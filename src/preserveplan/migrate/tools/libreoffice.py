@@ -240,7 +240,7 @@ class _UnoServer:
             return None
         line = self._proc.stdout.readline()
         if not line:
-            return None
+            return {"eof": True}  # the bridge ended: a crash, not a hang
         reply: dict[str, object] = json.loads(line)
         return reply
 
@@ -296,11 +296,11 @@ class _UnoServer:
             self._proc.stdin.write(json.dumps(request) + "\n")
             self._proc.stdin.flush()
             reply = self._read(timeout)
-        except (OSError, ValueError):
-            reply = None
+        except (OSError, ValueError):  # the pipe is broken: the bridge is gone
+            reply = {"eof": True}
         seconds = time.monotonic() - started
-        if reply is None:  # hung (timeout) or crashed (EOF): restart next time
-            hung = self._proc.poll() is None
+        if reply is None or reply.get("eof"):  # hung (timeout) or crashed: restart next time
+            hung = reply is None
             self.stop(healthy=False)
             message = (
                 "LibreOffice hung: killed at the timeout"
