@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import CORPUS
+from util import pdf_bytes
 
 from preserveplan.migrate.validate import (
     Problem,
@@ -193,3 +194,49 @@ def test_parse_verapdf_report() -> None:
     ok = xml.replace(b'isCompliant="false"', b'isCompliant="true"')
     assert parse_verapdf_report(ok) == []
     assert parse_verapdf_report(b"not xml")[0].clause == "verapdf"
+
+
+def _pdfa_with_content(tmp_path: Path, name: str, extra: bytes) -> Path:
+    """A real Ghostscript PDF/A-2b (our module) whose first page gets ``extra`` appended to
+    its content stream (pikepdf, saved as a new file)."""
+    import pikepdf
+
+    from preserveplan.migrate.tools import ghostscript
+
+    if not ghostscript.available():
+        pytest.skip("Ghostscript not installed")
+    base = tmp_path / "out" / "pdfa.pdf"
+    if not base.exists():
+        base.parent.mkdir()
+        src = tmp_path / "src.pdf"
+        src.write_bytes(pdf_bytes("content limits"))
+        res = ghostscript.convert(src, base, timeout=60)
+        assert res.ok, res.message
+    out = tmp_path / name
+    with pikepdf.open(base) as pdf:
+        page = pdf.pages[0]
+        page.contents_add(pdf.make_stream(extra), prepend=False)
+        pdf.save(out)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("extra", "expect"),
+    [
+        # harmless: fractions with many digits, glyph ids in hex strings, an ASCII #20 escape
+        (b"q 0.5019607843 0.2 0.1 rg /Text#20Body BMC [<0708090011090>] TJ EMC Q", None),
+        (b"q " * 29 + b"Q " * 29, "nested q/Q"),
+        (b"99999999999 0 0 1 0 0 cm", "integer 99999999999 exceeds"),
+        (b"0.0" + b"0" * 45 + b"1 0 0 1 0 0 cm", "is below"),
+        (b"/Caf#E9 BMC EMC", "not UTF-8"),
+    ],
+)
+def test_content_stream_limits(tmp_path: Path, extra: bytes, expect: str | None) -> None:
+    """6.1.13 limits found in content streams (the raw-byte pre-check must not hide them)."""
+    path = _pdfa_with_content(tmp_path, "limits.pdf", extra)
+    res = validate_file(path, "fmt/477")
+    messages = [f"{p.clause}: {p.message}" for p in res.errors]
+    if expect is None:
+        assert res.valid, messages
+    else:
+        assert any(expect in m and "6.1.13" in m for m in messages), messages

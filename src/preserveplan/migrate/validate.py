@@ -823,9 +823,18 @@ class _Checker:
                 self.err(clause, f"font {base} is not embedded")
 
     def _check_content(self, obj: Any) -> None:
-        """6.1.13 limits in a page or form content stream: q/Q depth, reals, names."""
+        """6.1.13 limits in a page or form content stream: q/Q depth, reals, names.
+
+        Building a Python object for every operand costs ~10 ms on an ordinary page, so the
+        raw bytes are looked at first: when no token could break a number or name limit (no
+        run of 5+ digits, no long run of zeros, no name with ``#`` escapes or 8-bit bytes), only
+        the operators that matter here are parsed (q/Q depth, device colour operators and
+        ``cs``/``CS`` operands). The pre-check is conservative: anything it cannot rule out,
+        including bytes inside strings and inline images, sends the stream to the full parse.
+        """
+        operators = "" if _operands_need_check(obj) else _FAST_OPERATORS
         try:
-            ops = pikepdf.parse_content_stream(obj)
+            ops = pikepdf.parse_content_stream(obj, operators)
         except Exception as exc:
             self.err("6.2.2 content streams", f"content stream cannot be parsed: {exc}")
             return
@@ -921,6 +930,39 @@ class _Checker:
                     ok = False
             if not ok:
                 self.err("6.8 embedded files", f"embedded file {name!r} is not PDF/A-1 or PDF/A-2")
+
+
+#: operators whose operands the fast path of _check_content still looks at
+_FAST_OPERATORS = "q Q rg RG k K g G cs CS"
+#: a token that may break a 6.1.13 number or name limit (checked on raw, decoded stream bytes):
+#: an integer part of 5+ digits (> 32767 in PDF/A-1, > 2^31-1), 20+ zeros after a point
+#: (< 1.175e-38),
+#: a name with an 8-bit #xx escape or byte (UTF-8 check). Hex strings (glyph ids in TJ) are
+#: matched first so that their digits are skipped.
+_SUSPECT_TOKEN = re.compile(
+    rb"(<[0-9A-Fa-f\s]*>)|(?<![\d.])\d{5,}|\.0{20,}|/[^\s/\[\]()<>{}%]*(?:#[89a-fA-F]|[\x80-\xff])"
+)
+
+
+def _operands_need_check(obj: Any) -> bool:
+    """True unless the content stream's bytes show that no operand can break a limit."""
+    try:
+        contents = obj.obj.get("/Contents") if isinstance(obj, pikepdf.Page) else obj
+        if isinstance(contents, pikepdf.Array):
+            streams = list(contents)
+        elif contents is None:
+            return False
+        else:
+            streams = [contents]
+        for stream in streams:
+            if not isinstance(stream, pikepdf.Stream):
+                return True
+            for m in _SUSPECT_TOKEN.finditer(stream.read_bytes()):
+                if m.group(1) is None:
+                    return True
+    except Exception:  # undecodable stream: let the full parse report it
+        return True
+    return False
 
 
 def _flatten(operands: Any) -> Iterator[Any]:
