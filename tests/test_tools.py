@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import shutil
 import signal
 import stat
 import time
@@ -576,3 +577,34 @@ def test_persistent_libreoffice_restarts_after_a_crash(
     second = lo.convert(office_docs["docx"], out / "b.pdf", timeout=120, target="pdfa-2b")
     assert second.ok, second.message
     assert server.starts == starts + 1
+
+
+@pytest.mark.skipif(not MODULES["libreoffice"].available(), reason="LibreOffice not installed")
+def test_libreoffice_warm_profile_template(
+    office_docs: dict[str, Path], out: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first healthy profile becomes the version's template (renamed into place, no lock
+    file); later instances start from a copy of it and still convert."""
+    lo = MODULES["libreoffice"]
+    if not lo.uno_available():
+        pytest.skip("python3-uno not installed: cold mode only")
+    lo._SERVER.stop()  # a server started by an earlier test gives its profile back first
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    template = lo._template_dir()
+    assert template is not None and not template.exists()
+    first = lo.convert(office_docs["docx"], out / "a.pdf", timeout=120, target="pdfa-2b")
+    assert first.ok, first.message
+    lo._SERVER.stop()  # a healthy stop gives the profile back: the template is made
+    assert (template / "user" / "registrymodifications.xcu").is_file()
+    assert not (template / "user" / ".lock").exists()
+    assert [p.name for p in template.parent.iterdir()] == [template.name], "temp copy left"
+    while lo._PROFILES._free:  # no used profile to hand out: the next one is a new copy
+        shutil.rmtree(lo._PROFILES._free.pop())
+    fresh = lo._PROFILES.acquire()
+    try:
+        assert (fresh / "user" / "registrymodifications.xcu").is_file()
+    finally:
+        lo._PROFILES.release(fresh, healthy=False)
+    second = lo.convert(office_docs["docx"], out / "b.pdf", timeout=120, target="pdfa-2b")
+    assert second.ok, second.message
+    lo._SERVER.stop()

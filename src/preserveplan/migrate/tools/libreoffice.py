@@ -139,8 +139,36 @@ def available() -> bool:
 # --- private user profiles ---------------------------------------------------------------
 
 
+def _template_dir() -> Path | None:
+    """The warm profile template for this LibreOffice version, under the user's cache folder
+    (``PRESERVEPLAN_LO_TEMPLATE=off`` disables it)."""
+    if os.environ.get("PRESERVEPLAN_LO_TEMPLATE", "").lower() == "off":
+        return None
+    try:
+        ver = version()
+    except MissingToolError:
+        return None
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "preserveplan" / f"libreoffice-profile-{ver.replace('/', '_')}"
+
+
+def _copy_profile(src: Path, dst: Path) -> bool:
+    try:
+        shutil.copytree(src, dst, symlinks=True, dirs_exist_ok=True)
+    except (OSError, shutil.Error):
+        return False
+    return True
+
+
 class _ProfilePool:
-    """Profile folders for concurrent soffice processes of this Python process."""
+    """Profile folders for concurrent soffice processes of this Python process.
+
+    A new profile starts as a copy of a warm template when one exists: LibreOffice's first
+    start in an empty profile builds it (about 0.3 s more per instance, measured with 7.4).
+    The template is made, once per LibreOffice version, from the first healthy profile given
+    back after use (copied to a temporary name, then renamed: concurrent workers cannot see
+    half a template). Each soffice still gets its own folder; the template is only read.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -165,14 +193,37 @@ class _ProfilePool:
         with self._lock:
             if self._free:
                 return self._free.pop()
-            return Path(tempfile.mkdtemp(prefix="profile-", dir=self._base_dir()))
+            profile = Path(tempfile.mkdtemp(prefix="profile-", dir=self._base_dir()))
+        template = _template_dir()
+        if template is not None and template.is_dir() and not _copy_profile(template, profile):
+            shutil.rmtree(profile, ignore_errors=True)  # a broken copy: start from empty
+            profile.mkdir()
+        return profile
 
     def release(self, profile: Path, *, healthy: bool) -> None:
+        if healthy:
+            self._save_template(profile)
         with self._lock:
             if healthy and self._base is not None and profile.parent == self._base:
                 self._free.append(profile)
                 return
         shutil.rmtree(profile, ignore_errors=True)
+
+    @staticmethod
+    def _save_template(profile: Path) -> None:
+        template = _template_dir()
+        if template is None or template.exists() or not (profile / "user").is_dir():
+            return
+        tmp = template.with_name(f".{template.name}.{os.getpid()}.tmp")
+        try:
+            template.parent.mkdir(parents=True, exist_ok=True)
+            if _copy_profile(profile, tmp):
+                (tmp / "user" / ".lock").unlink(missing_ok=True)
+                os.rename(tmp, template)  # fails if another process was first: fine
+        except OSError:
+            pass
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 _PROFILES = _ProfilePool()
