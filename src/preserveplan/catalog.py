@@ -933,8 +933,9 @@ class Catalog:
         ).fetchall()
         return {(s, o): (n, a, b) for s, o, n, a, b in rows}
 
-    def premis_rows(self, run_id: int) -> list[dict[str, Any]]:
-        """Journal rows that were attempted, with their events, for PREMIS."""
+    def premis_rows(self, run_id: int, *, events: bool = True) -> Iterator[dict[str, Any]]:
+        """Journal rows that were attempted (streamed, in path order), with their events
+        unless ``events`` is false, for PREMIS."""
         run = self.db.execute(
             "SELECT scan_id FROM migration_runs WHERE id = ?", (run_id,)
         ).fetchone()
@@ -961,7 +962,7 @@ class Catalog:
                LEFT JOIN identifications i ON i.id = f.ident_id
                WHERE m.run_id = ? AND m.attempts > 0 ORDER BY m.path""",
             (run[0], run_id),
-        ).fetchall()
+        )
         ev_keys = (
             "id",
             "tool",
@@ -972,21 +973,23 @@ class Catalog:
             "outcome",
             "message",
         )
-        out = []
         for row in rows:
             rec = dict(zip(keys, row, strict=True))
-            rec["events"] = [
-                dict(zip(ev_keys, e, strict=True))
-                for e in self.db.execute(
-                    f"SELECT {', '.join(ev_keys)} FROM migration_events "
-                    "WHERE run_id = ? AND path = ? ORDER BY id",
-                    (run_id, rec["path"]),
-                )
-            ]
+            rec["events"] = (
+                [
+                    dict(zip(ev_keys, e, strict=True))
+                    for e in self.db.execute(
+                        f"SELECT {', '.join(ev_keys)} FROM migration_events "
+                        "WHERE run_id = ? AND path = ? ORDER BY id",
+                        (run_id, rec["path"]),
+                    )
+                ]
+                if events
+                else []
+            )
             rec["path"] = bytes(rec["path"]).decode("utf-8", "backslashreplace")
             rec["output"] = bytes(rec["output"]).decode("utf-8", "backslashreplace")
-            out.append(rec)
-        return out
+            yield rec
 
     def finish_migration_run(self, run_id: int, status: str, summary: dict[str, Any]) -> None:
         with self.transaction():

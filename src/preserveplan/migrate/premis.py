@@ -1,8 +1,8 @@
 """PREMIS 3 XML for a migration run: objects, events, agents and source → derivative links.
 
-Built with lxml and checked against the official PREMIS 3.0 schema (bundled) before it is
-written; the file is written atomically. The document is built in memory: fine for runs of
-tens of thousands of files; very large runs want an incremental writer (not done yet).
+Written incrementally with lxml's ``xmlfile`` (one object or event in memory at a time, so a run
+of a million files costs no more memory than one of ten), then validated against the official
+PREMIS 3.0 schema (bundled) in a streaming parse, and only then renamed into place.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any
 from lxml import etree  # type: ignore[import-untyped]
 
 from ..catalog import Catalog
+from ..errors import PreserveplanError
 from ..export import atomic_path
 from ..versions import __version__
 
@@ -24,6 +25,10 @@ NS = "http://www.loc.gov/premis/v3"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
 P = f"{{{NS}}}"
 ID_TYPE = "local"
+
+
+class PremisError(PreserveplanError):
+    """The PREMIS document does not validate against the PREMIS 3 schema."""
 
 
 @functools.cache
@@ -48,7 +53,11 @@ def _identifier(parent: Any, kind: str, value: str) -> None:
 def _file_object(
     root: Any, ident: str, sha256: str | None, size: int | None, puid: str | None, name: str
 ) -> Any:
-    obj = _el(root, "object", **{f"{{{XSI}}}type": "file"})
+    attrs = {f"{{{XSI}}}type": "file"}
+    if root is None:
+        obj = etree.Element(P + "object", attrs, nsmap={None: NS, "xsi": XSI})
+    else:
+        obj = _el(root, "object", **attrs)
     _identifier(obj, "object", ident)
     chars = _el(obj, "objectCharacteristics")
     if sha256:
@@ -69,89 +78,129 @@ def _file_object(
     return obj
 
 
-def build(catalog: Catalog, run_id: int) -> Any:
-    """The PREMIS document of a run (every attempt an event; derivatives for done files)."""
-    root = etree.Element(P + "premis", nsmap={None: NS, "xsi": XSI}, version="3.0")
-    rows = catalog.premis_rows(run_id)
-    agents: dict[str, str] = {"preserveplan": __version__}
-    objects: list[Any] = []
-    events: list[Any] = []
-    for row in rows:
-        source_id = f"source:{row['path']}"
-        src = _file_object(
-            root, source_id, row["source_sha256"], row["size"], row["source_puid"], row["path"]
+def _event(run_id: int, row: dict[str, Any], ev: dict[str, Any], tool_agent: str) -> Any:
+    event = etree.Element(P + "event", nsmap={None: NS})
+    _identifier(event, "event", f"migration:{run_id}:{ev['id']}")
+    _el(event, "eventType", "migration")
+    _el(event, "eventDateTime", ev["started_at"])
+    detail = _el(event, "eventDetailInformation")
+    command = " ".join(json.loads(ev["command"])) if ev["command"] else ev["tool"]
+    _el(
+        detail,
+        "eventDetail",
+        f"{ev['tool']} -> {row['target']} ({row['target_puid']}): "
+        f"{command}; finished {ev['finished_at']}",
+    )
+    outcome = _el(event, "eventOutcomeInformation")
+    _el(outcome, "eventOutcome", "success" if ev["outcome"] == "done" else ev["outcome"])
+    if ev["message"]:
+        note = _el(outcome, "eventOutcomeDetail")
+        _el(note, "eventOutcomeDetailNote", ev["message"])
+    for name, role in ((tool_agent, "executing program"), ("preserveplan", "authorizer")):
+        link = _el(event, "linkingAgentIdentifier")
+        _el(link, "linkingAgentIdentifierType", ID_TYPE)
+        _el(link, "linkingAgentIdentifierValue", name)
+        _el(link, "linkingAgentRole", role)
+    for obj_id, role in ((_source_id(row), "source"), (_output_id(row), "outcome")):
+        if role == "outcome" and ev["outcome"] != "done":
+            continue
+        link = _el(event, "linkingObjectIdentifier")
+        _el(link, "linkingObjectIdentifierType", ID_TYPE)
+        _el(link, "linkingObjectIdentifierValue", obj_id)
+        _el(link, "linkingObjectRole", role)
+    return event
+
+
+def _source_id(row: dict[str, Any]) -> str:
+    return f"source:{row['path']}"
+
+
+def _output_id(row: dict[str, Any]) -> str:
+    return f"derivative:{row['output']}"
+
+
+def _objects(row: dict[str, Any]) -> list[Any]:
+    """The source object and, for a converted file, its derivative (with the relationship)."""
+    objects = [
+        _file_object(
+            None,
+            _source_id(row),
+            row["source_sha256"],
+            row["size"],
+            row["source_puid"],
+            row["path"],
         )
-        objects.append(src)
-        output_id = f"derivative:{row['output']}"
-        for ev in row["events"]:
-            tool_agent = f"{ev['tool']} {ev['tool_version'] or ''}".strip()
-            agents.setdefault(tool_agent, ev["tool_version"] or "")
-            event = etree.Element(P + "event")
-            _identifier(event, "event", f"migration:{run_id}:{ev['id']}")
-            _el(event, "eventType", "migration")
-            _el(event, "eventDateTime", ev["started_at"])
-            detail = _el(event, "eventDetailInformation")
-            command = " ".join(json.loads(ev["command"])) if ev["command"] else ev["tool"]
-            _el(
-                detail,
-                "eventDetail",
-                f"{ev['tool']} -> {row['target']} ({row['target_puid']}): "
-                f"{command}; finished {ev['finished_at']}",
-            )
-            outcome = _el(event, "eventOutcomeInformation")
-            _el(outcome, "eventOutcome", "success" if ev["outcome"] == "done" else ev["outcome"])
-            if ev["message"]:
-                note = _el(outcome, "eventOutcomeDetail")
-                _el(note, "eventOutcomeDetailNote", ev["message"])
-            for name, role in ((tool_agent, "executing program"), ("preserveplan", "authorizer")):
-                link = _el(event, "linkingAgentIdentifier")
-                _el(link, "linkingAgentIdentifierType", ID_TYPE)
-                _el(link, "linkingAgentIdentifierValue", name)
-                _el(link, "linkingAgentRole", role)
-            for obj_id, role in ((source_id, "source"), (output_id, "outcome")):
-                if role == "outcome" and ev["outcome"] != "done":
-                    continue
-                link = _el(event, "linkingObjectIdentifier")
-                _el(link, "linkingObjectIdentifierType", ID_TYPE)
-                _el(link, "linkingObjectIdentifierValue", obj_id)
-                _el(link, "linkingObjectRole", role)
-            events.append(event)
-        if row["state"] == "done":
-            out = _file_object(
-                root,
-                output_id,
-                row["output_sha256"],
-                row["output_size"],
-                row["output_puid"],
-                row["output"],
-            )
-            rel = etree.Element(P + "relationship")
-            _el(rel, "relationshipType", "derivation")
-            _el(rel, "relationshipSubType", "is derived from")
-            related = _el(rel, "relatedObjectIdentifier")
-            _el(related, "relatedObjectIdentifierType", ID_TYPE)
-            _el(related, "relatedObjectIdentifierValue", source_id)
-            # relationship comes after originalName in the schema's sequence
-            out.append(rel)
-            objects.append(out)
-    # schema order inside <premis>: object*, event*, agent*, rightsStatement*
-    for event in events:
-        root.append(event)
-    for name, version in agents.items():
-        agent = _el(root, "agent")
-        _identifier(agent, "agent", name)
-        _el(agent, "agentName", name.split(" ")[0])
-        _el(agent, "agentType", "software")
-        if version:
-            _el(agent, "agentVersion", version)
-    return root
+    ]
+    if row["state"] == "done":
+        out = _file_object(
+            None,
+            _output_id(row),
+            row["output_sha256"],
+            row["output_size"],
+            row["output_puid"],
+            row["output"],
+        )
+        rel = _el(out, "relationship")  # after originalName, as the schema's sequence says
+        _el(rel, "relationshipType", "derivation")
+        _el(rel, "relationshipSubType", "is derived from")
+        related = _el(rel, "relatedObjectIdentifier")
+        _el(related, "relatedObjectIdentifierType", ID_TYPE)
+        _el(related, "relatedObjectIdentifierValue", _source_id(row))
+        objects.append(out)
+    return objects
+
+
+def _agent(name: str, version: str) -> Any:
+    agent = etree.Element(P + "agent", nsmap={None: NS})
+    _identifier(agent, "agent", name)
+    _el(agent, "agentName", name.split(" ")[0])
+    _el(agent, "agentType", "software")
+    if version:
+        _el(agent, "agentVersion", version)
+    return agent
+
+
+def _write(catalog: Catalog, run_id: int, path: str) -> int:
+    """Stream the document to ``path``: objects, then events, then agents (the schema's order
+    inside ``<premis>``), reading the journal twice instead of holding it in memory."""
+    agents: dict[str, str] = {"preserveplan": __version__}
+    n = 0
+    with etree.xmlfile(path, encoding="UTF-8") as xf:
+        xf.write_declaration()
+        with xf.element(P + "premis", nsmap={None: NS, "xsi": XSI}, version="3.0"):
+            xf.write("\n")
+            for row in catalog.premis_rows(run_id, events=False):
+                for obj in _objects(row):
+                    xf.write(obj, pretty_print=True)
+                n += 1
+            for row in catalog.premis_rows(run_id):
+                for ev in row["events"]:
+                    tool_agent = f"{ev['tool']} {ev['tool_version'] or ''}".strip()
+                    agents.setdefault(tool_agent, ev["tool_version"] or "")
+                    xf.write(_event(run_id, row, ev, tool_agent), pretty_print=True)
+            for name, version in agents.items():
+                xf.write(_agent(name, version), pretty_print=True)
+    return n
+
+
+def check(path: str | os.PathLike[str]) -> None:
+    """Validate a PREMIS file against the PREMIS 3 schema while streaming through it (memory
+    stays flat); raises :class:`PremisError` naming the line of the first problem."""
+    try:
+        for _, el in etree.iterparse(str(path), events=("end",), schema=schema(), huge_tree=True):
+            parent = el.getparent()
+            if parent is not None and parent.getparent() is None:  # a child of <premis>
+                el.clear()
+                while el.getprevious() is not None:
+                    del parent[0]
+    except etree.XMLSyntaxError as exc:
+        raise PremisError(f"PREMIS output is not valid against the PREMIS 3 schema: {exc}") from exc
 
 
 def write_premis(catalog: Catalog, run_id: int, output: str | os.PathLike[str]) -> Path:
-    """Write a run's PREMIS 3 XML (validated against the schema first)."""
-    doc = build(catalog, run_id)
-    schema().assertValid(doc)
-    data = etree.tostring(doc, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    """Write a run's PREMIS 3 XML: streamed to a temporary file, validated against the schema,
+    then renamed into place (a failed run or check leaves no file)."""
     with atomic_path(output) as tmp:
-        Path(tmp).write_bytes(data)
+        _write(catalog, run_id, tmp)
+        check(tmp)
     return Path(output)
