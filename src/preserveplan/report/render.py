@@ -10,6 +10,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from ..catalog import Catalog
+from ..collation import swedish_key
 from ..errors import UsageError
 from ..export import atomic_path
 from ..migrate.plan import Plan, make_plan
@@ -169,11 +170,11 @@ def _management(
     plan: dict[str, Any] | None,
 ) -> dict[str, Any]:
     orgs = data.by("org")
-    orgs.sort(key=lambda r: (-r["bytes"], r["org"]))
+    orgs.sort(key=lambda r: (-r["bytes"], swedish_key(r["org"])))
     org_status = data.by("org", "status")
     by_org = []
     plan_org = {c["org"]: c for c in plan["by_org"]} if plan else {}
-    for row in sorted(orgs, key=lambda r: r["org"]):
+    for row in sorted(orgs, key=lambda r: swedish_key(r["org"])):
         cells = {r["status"]: r for r in org_status if r["org"] == row["org"]}
         by_org.append({**row, "cells": cells, "plan": plan_org.get(row["org"], _EMPTY_PLAN)})
     history = A.trend(catalog, data)
