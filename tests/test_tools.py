@@ -573,10 +573,13 @@ def test_persistent_libreoffice_restarts_after_a_crash(
     server = lo._SERVER
     assert server._proc is not None
     starts = server.starts
+    pipe = Path(f"/tmp/OSL_PIPE_{os.getuid()}_preserveplan{server._proc.pid}")
+    assert pipe.exists(), "uno_bridge.py's pipe is where stop() looks for it"
     os.killpg(server._proc.pid, signal.SIGKILL)  # the bridge and its soffice die
     second = lo.convert(office_docs["docx"], out / "b.pdf", timeout=120, target="pdfa-2b")
     assert second.ok, second.message
     assert server.starts == starts + 1
+    assert not pipe.exists(), "the dead instance's pipe socket was left in /tmp"
 
 
 @pytest.mark.skipif(not MODULES["libreoffice"].available(), reason="LibreOffice not installed")

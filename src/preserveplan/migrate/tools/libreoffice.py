@@ -306,6 +306,10 @@ class _UnoServer:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(proc.pid, signal.SIGKILL)  # soffice too, in the bridge's group
             proc.wait()
+            # A killed soffice leaves its named pipe's socket file behind (uno_bridge.py names
+            # the pipe after its own pid): remove it, or /tmp fills up over a long run.
+            with contextlib.suppress(OSError):
+                os.unlink(f"/tmp/OSL_PIPE_{os.getuid()}_preserveplan{proc.pid}")
         if self._profile is not None:
             _PROFILES.release(self._profile, healthy=healthy)
             self._profile = None
