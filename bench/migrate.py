@@ -1,22 +1,31 @@
-"""Benchmark ``preserveplan migrate`` against calling LibreOffice and Ghostscript directly.
+"""Benchmark ``preserveplan migrate`` against calling the converters directly.
 
 How to run (from the repository root, with the project's venv)::
 
-    .venv/bin/python bench/migrate.py                 # 50 documents, about 2 minutes on 2 cores
-    .venv/bin/python bench/migrate.py --docs 20       # under a minute
-    .venv/bin/python bench/migrate.py --docs 20 --json   # ...and one JSON object at the end
+    .venv/bin/python bench/migrate.py                 # every part, about 5 minutes on 2 cores
+    .venv/bin/python bench/migrate.py --only gs --only ffmpeg --only images   # tools, ~4 min
+    .venv/bin/python bench/migrate.py --only office --docs 20                 # under a minute
+    .venv/bin/python bench/migrate.py --only images --json   # ...and one JSON object at the end
 
-Options: ``--docs N`` (default 50), ``--pdfs N`` (Ghostscript part, default 20), ``--seed S``,
+Options: ``--only office|gs|ffmpeg|images`` (repeatable; default: all four parts), ``--docs N``
+(office documents, default 50), ``--pdfs N`` (multi-page PDFs for Ghostscript, default 20),
+``--tiny-pdfs N`` (one-page PDFs, Ghostscript's worst case, default 20), ``--clips N`` (video
+clips, default 20), ``--audio N`` (audio files, default 20), ``--images N`` (default 30),
+``--repeat R`` (interleaved rounds of the gs/ffmpeg/images variants, default 3), ``--seed S``,
 ``--keep DIR`` (work in DIR and leave everything there; otherwise a temporary folder is removed).
+
+Every input is generated deterministically from the seed with the real programs, untimed.
 
 What it does
 ------------
-1. Generates, deterministically from the seed, N office documents, cycling through DOC, DOCX,
-   ODT, XLSX and PPTX: seeded HTML sources (for DOC/DOCX/ODT), CSV sources (XLSX) and flat ODP
-   sources (``.fodp``, for PPTX: LibreOffice cannot make a presentation from HTML), converted
-   once, untimed, with one ``soffice --headless --convert-to <fmt> --outdir`` call per format and
-   a private ``-env:UserInstallation`` profile. HTML is opened in Writer
-   (``--infilter="HTML (StarWriter)"``), not Writer/Web.
+``office`` - LibreOffice, office documents to PDF/A-2b:
+
+1. Generates N office documents, cycling through DOC, DOCX, ODT, XLSX and PPTX: seeded HTML
+   sources (for DOC/DOCX/ODT), CSV sources (XLSX) and flat ODP sources (``.fodp``, for PPTX:
+   LibreOffice cannot make a presentation from HTML), converted once with one
+   ``soffice --headless --convert-to <fmt> --outdir`` call per format and a private
+   ``-env:UserInstallation`` profile. HTML is opened in Writer (``--infilter="HTML
+   (StarWriter)"``), not Writer/Web.
 2. Converts the same documents to PDF/A-2b in four ways (each into a fresh output folder):
 
    ``a cold/file``  one ``soffice`` process per file, with exactly the command line of
@@ -28,33 +37,70 @@ What it does
    ``c1 pp j1``     ``preserveplan.migrate.runner.migrate(catalog, out, workers=1)``.
    ``c2 pp j2``     the same with ``workers=2``.
 
-   For c1/c2 the documents are laid out in a tree, scanned once (``preserveplan.scan``,
-   2 workers) and assessed with a small ruleset written by this script that sends all five
-   extensions to libreoffice/pdfa-2b (the default rules find ODT and XLSX acceptable). Each
-   variant migrates from its own copy of that catalog into a fresh output folder; only the
-   ``migrate`` call is timed. Its worker processes start with empty profile pools, so their
-   first soffice start builds a profile: that is part of what the module costs.
-3. Ghostscript overhead: ``--pdfs`` small PDFs (``tests/util.py``'s ``pdf_bytes``) converted by
-   a loop of ``subprocess.run`` over the module's own gs command line (same arguments, same
-   PDFA_def.ps, written once) versus ``migrate(..., workers=1)`` on the same files (scan and
-   assessment with a ghostscript/pdfa-2b rule untimed).
+   Its worker processes start with empty profile pools, so their first soffice start builds a
+   profile: that is part of what the module costs. One run per variant (LibreOffice dominates).
 
-Every output of every variant must be a PDF (starts with ``%PDF``, size > 0); the number of
-good outputs is printed per variant. Runs are not repeated: LibreOffice dominates, and a repeat
-would double the runtime. On a shared VM, figures can move by tens of per cent between runs.
+``gs``, ``ffmpeg``, ``images`` - the overhead of preserveplan over the program itself, per tool:
+
+   ``direct``   a real shell loop: a bash script with one line per file holding exactly the
+                converter module's command line (``command()`` of
+                ``preserveplan.migrate.tools.ghostscript|ffmpeg|imagemagick``, ``shlex.join``;
+                Ghostscript's PDFA_def.ps written once), run once as ``bash script.sh``.
+   ``pp j1``    ``migrate(catalog, out, workers=1)`` on the same files: everything the module
+                adds (worker pool, source SHA-256 before and after, temporary output and rename,
+                the converter module's output check, re-identification with Siegfried and, for
+                PDF/A, the structural checks of ``validate``, the journal in the catalog).
+   ``pp j2``    the same with ``workers=2`` (reported only; not for the tiny PDFs).
+
+   Inputs (direct and pp read the same files; one file is converted once, untimed, before the
+   rounds so that the program is in the page cache for everyone):
+
+   * ``gs``: ``--pdfs`` plain (not PDF/A) multi-page text PDFs: seeded HTML reports (sections
+     with headings, bold and italic text, Swedish letters, a table: five font faces of three
+     families to embed) exported by one ``soffice --convert-to pdf:writer_pdf_Export``
+     call: 4-11 pages, 70-100 KB each (seed 1); target ``pdfa-2b`` (fmt/477). And, as a
+     separate row, the worst case: ``--tiny-pdfs`` one-page PDFs of a few hundred bytes
+     (``tests/util.py``'s ``pdf_bytes``), where Ghostscript's start-up dominates.
+   * ``ffmpeg`` video: ``--clips`` clips of 3-5 s, 320x240, 25 fps (lavfi test patterns with
+     seeded noise, a stereo tone), alternately AVI (MJPEG + PCM) and QuickTime MOV (H.264 +
+     AAC), which ``rules/default.yaml`` sends to ``ffv1-mkv`` (FFV1 + FLAC in Matroska, fmt/569).
+   * ``ffmpeg`` audio: ``--audio`` stereo files of 25-35 s (a tone over seeded pink noise),
+     alternately Apple Lossless in M4A (default rules: ``flac``, fmt/279) and WMA (default rules:
+     ``wav``, fmt/143).
+   * ``images``: ``--images`` seeded ``plasma:fractal`` pictures of 1-4 MP with Gaussian noise,
+     alternately BMP (default rules: ``tiff``) and GIF (acceptable in the default rules; the
+     bench sends it to ``tiff`` too): LZW TIFF, fmt/353.
+
+   The inputs are laid out in a tree and, as for office, scanned once (``preserveplan.scan``,
+   2 workers) and assessed with a small ruleset written by this script that sends each input
+   extension to its tool and target (untimed); each pp run migrates from its own copy of the
+   catalog into a fresh output folder, and only the ``migrate`` call is timed. The variants run
+   in ``--repeat`` interleaved rounds (direct, j1, j2, direct, ...) so that a slow spell of a
+   shared machine hits them alike; ``os.sync()`` before each run (untimed) writes back the
+   previous run's outputs.
+
+Every output of every variant and round is checked: a regular, non-empty file with the
+expected suffix and magic number (``%PDF-``; Matroska's EBML header ``1A 45 DF A3``; ``fLaC``;
+``RIFF``/``RF64``; TIFF ``II*\\0``/``MM\\0*``), no stray hidden files; the good outputs are
+counted per variant and the ``migrate`` summaries (done/total, failed) printed. On a shared VM,
+figures can move by tens of per cent between runs: compare the ratios.
 
 Figures
 -------
-``seconds`` is wall time of the variant (process start-up of soffice/gs included, the
-untimed preparation excluded); ``s/doc`` = seconds / documents.
+``seconds`` is the wall time of the variant (process start-ups included, the untimed
+preparation excluded): the one run of the office variants, the median of the rounds of the
+others (``runs`` shows the fastest and the slowest); ``s/file`` = seconds / files. Overhead
+% = 100 * (pp j1 seconds / direct seconds - 1).
 
 Targets (reported PASS/FAIL; the script always exits 0 - a benchmark reports, it does not gate)
 -----------------------------------------------------------------------------------------------
 * (b) / (a) seconds - the cost of a cold soffice per file, reported only (no target)
-* (c1) / (b), throughput (= b seconds / c1 seconds)         >= 0.9 (fails today: the LibreOffice
-  module starts a cold soffice per file)
+* (c1) / (b), throughput (= b seconds / c1 seconds)         >= 0.9
 * (c2) / (c1), throughput (= c1 seconds / c2 seconds)       >= 1.6
-* Ghostscript: preserveplan migrate (1 worker) over a direct gs loop, overhead   < 10 %
+* overhead of pp -j1 over the direct shell loop             < 10 %, for Ghostscript (multi-page
+  PDFs), FFmpeg video, FFmpeg audio and ImageMagick; the tiny-PDF worst case is held to the
+  same target and labelled as such
+* (j2) / (j1) throughput per tool - reported only
 """
 
 from __future__ import annotations
@@ -64,16 +110,21 @@ import json
 import os
 import platform
 import random
+import shlex
 import shutil
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
+PARTS = ("office", "gs", "ffmpeg", "images")
 KINDS = ("doc", "docx", "odt", "xlsx", "pptx")
 # output format -> (--convert-to spec, source kind)
 MAKE_SPEC = {
@@ -83,9 +134,20 @@ MAKE_SPEC = {
     "xlsx": ("xlsx:Calc MS Excel 2007 XML", "csv"),
     "pptx": ("pptx:Impress MS PowerPoint 2007 XML", "fodp"),
 }
+# FFmpeg target per input extension, as rules/default.yaml routes these formats
+FFMPEG_TARGET = {"avi": "ffv1-mkv", "mov": "ffv1-mkv", "m4a": "flac", "wma": "wav"}
+SUFFIX = {"pdfa-2b": ".pdf", "ffv1-mkv": ".mkv", "flac": ".flac", "wav": ".wav", "tiff": ".tif"}
+# what a good output starts with, by suffix
+MAGIC: dict[str, tuple[bytes, ...]] = {
+    ".pdf": (b"%PDF-",),
+    ".mkv": (b"\x1a\x45\xdf\xa3",),
+    ".flac": (b"fLaC",),
+    ".wav": (b"RIFF", b"RF64"),
+    ".tif": (b"II*\x00", b"MM\x00*"),
+}
 TARGET_C1_B = 0.9
 TARGET_C2_C1 = 1.6
-TARGET_GS_OVERHEAD = 10.0
+TARGET_OVERHEAD = 10.0
 _WORD_TEXT = (
     "archive record preservation digital format migration fixity checksum provenance "
     "metadata object collection series folder item accession deposit ingest access storage "
@@ -93,9 +155,15 @@ _WORD_TEXT = (
     "risk obsolescence registry signature identification validation rendering sustainability"
 )
 WORDS = _WORD_TEXT.split()
+_SV_TEXT = (
+    "kommunstyrelsen sammanträde beslut överklagande bygglov fastighet förvaltning nämnd "
+    "protokoll justering ärende handläggare yttrande remiss delegation diarienummer gallring "
+    "bevarande arkivförteckning myndighet utredning åtgärd förslag tjänsteskrivelse"
+)
+SV_WORDS = _SV_TEXT.split()
 
 RULES_YAML = """\
-# Written by bench/migrate.py: every benchmark document goes to PDF/A-2b.
+# Written by bench/migrate.py: each benchmark input goes to its tool and target.
 ruleset: bench-migrate
 version: "1"
 findings:
@@ -120,6 +188,34 @@ rules:
     risk: moderate
     action: {tool: ghostscript, target: pdfa-2b, target_puid: fmt/477, keep_original: true}
     rationale: benchmark
+    source: bench
+  - id: video
+    match: {ext: [avi, mov]}
+    status: migrate
+    risk: moderate
+    action: {tool: ffmpeg, target: ffv1-mkv, target_puid: fmt/569, keep_original: true}
+    rationale: benchmark (as rules/default.yaml avi-dv, quicktime)
+    source: bench
+  - id: alac
+    match: {ext: [m4a]}
+    status: migrate
+    risk: moderate
+    action: {tool: ffmpeg, target: flac, target_puid: fmt/279, keep_original: true}
+    rationale: benchmark (as rules/default.yaml alac)
+    source: bench
+  - id: wma
+    match: {ext: [wma]}
+    status: migrate
+    risk: moderate
+    action: {tool: ffmpeg, target: wav, target_puid: fmt/143, keep_original: true}
+    rationale: benchmark (as rules/default.yaml wma)
+    source: bench
+  - id: image
+    match: {ext: [bmp, gif]}
+    status: migrate
+    risk: moderate
+    action: {tool: imagemagick, target: tiff, target_puid: fmt/353, keep_original: true}
+    rationale: benchmark (as rules/default.yaml bmp; GIF is acceptable there)
     source: bench
 """
 
@@ -208,7 +304,9 @@ def soffice_base(profile: Path) -> list[str]:
     ]
 
 
-def run_checked(cmd: list[str], cwd: Path, timeout: float = 1800) -> subprocess.CompletedProcess:
+def run_checked(
+    cmd: list[str], cwd: Path, timeout: float = 1800
+) -> subprocess.CompletedProcess[str]:
     res = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout)
     if res.returncode != 0:
         tail = (res.stdout + res.stderr)[-800:]
@@ -318,25 +416,240 @@ def variant_batch(work: Path, docs: list[Path]) -> tuple[float, Path]:
     return time.perf_counter() - started, out
 
 
-def prepare_catalog(work: Path, name: str, files: list[Path]) -> Path:
-    """Lay ``files`` out in a tree, scan and assess it (untimed). Returns the catalog path."""
+# =============================================================================================
+# Inputs for the Ghostscript, FFmpeg and ImageMagick parts (deterministic, made untimed)
+# =============================================================================================
+
+
+def _rng(kind: str, seed: int, i: int) -> random.Random:
+    return random.Random(f"{kind}:{seed}:{i}")
+
+
+def _styled_words(rng: random.Random, n: int) -> str:
+    """Words with a little bold and italic, so that the PDF embeds those font faces too."""
+    out = []
+    for w in rng.choices(WORDS + SV_WORDS, k=n):
+        r = rng.random()
+        out.append(f"<b>{w}</b>" if r < 0.04 else f"<i>{w}</i>" if r < 0.08 else w)
+    return " ".join(out)
+
+
+def _report_html(i: int, rng: random.Random) -> str:
+    """A municipal report of a few pages: headings (sans), body (serif), a table (mono)."""
+    parts = [
+        '<!DOCTYPE html>\n<html lang="sv"><head><meta charset="utf-8">'
+        f"<title>Tjänsteskrivelse {i}</title></head><body>\n"
+        f'<h1><font face="Liberation Sans">Sammanträdesprotokoll {i}: '
+        f"kommunstyrelsen, § {rng.randint(1, 200)}</font></h1>\n"
+    ]
+    for s in range(rng.randint(3, 7)):
+        parts.append(
+            f'<h2><font face="Liberation Sans">{s + 1}. Ärende {rng.randint(100, 999)}/'
+            f"{rng.randint(2000, 2024)}: {rng.choice(SV_WORDS)} och {rng.choice(SV_WORDS)}"
+            "</font></h2>\n"
+        )
+        for _ in range(rng.randint(3, 8)):
+            parts.append(f"<p>{_styled_words(rng, rng.randint(60, 140)).capitalize()}.</p>\n")
+        rows = "".join(
+            "<tr>"
+            + "".join(
+                f'<td><font face="Liberation Mono">{cell}</font></td>'
+                for cell in (
+                    f"{rng.randint(1000, 9999)}-{r}",
+                    rng.choice(SV_WORDS),
+                    f"{rng.uniform(0, 1e6):.2f} kr",
+                )
+            )
+            + "</tr>\n"
+            for r in range(rng.randint(3, 10))
+        )
+        parts.append(f'<table border="1">\n{rows}</table>\n')
+    parts.append("</body></html>\n")
+    return "".join(parts)
+
+
+def make_report_pdfs(work: Path, n: int, seed: int) -> tuple[list[Path], float]:
+    """Plain multi-page PDFs: seeded HTML reports exported by one soffice call."""
+    started = time.perf_counter()
+    src_dir = work / "sources-pdf"
+    made = work / "made-pdf"
+    src_dir.mkdir(parents=True)
+    made.mkdir()
+    sources = []
+    for i in range(n):
+        path = src_dir / f"report-{i:05d}.html"
+        path.write_text(_report_html(i, _rng("pdf", seed, i)), encoding="utf-8")
+        sources.append(path)
+    cmd = [
+        *soffice_base(work / "profile-make"),
+        "--infilter=HTML (StarWriter)",
+        "--convert-to",
+        "pdf:writer_pdf_Export",
+        "--outdir",
+        str(made),
+        *map(str, sources),
+    ]
+    run_checked(cmd, work)
+    pdfs = [made / f"{s.stem}.pdf" for s in sources]
+    missing = [p.name for p in pdfs if not p.is_file()]
+    if missing:
+        raise RuntimeError(f"soffice did not make {len(missing)} PDF(s): {missing[:5]}")
+    return pdfs, time.perf_counter() - started
+
+
+def make_tiny_pdfs(work: Path, n: int, seed: int) -> tuple[list[Path], float]:
+    """One-page PDFs of a few hundred bytes (``tests/util.py``'s ``pdf_bytes``)."""
+    sys.path.insert(0, str(REPO))
+    from tests.util import pdf_bytes
+
+    started = time.perf_counter()
+    folder = work / "made-tiny"
+    folder.mkdir()
+    pdfs = []
+    for i in range(n):
+        path = folder / f"small-{i:03d}.pdf"
+        path.write_bytes(pdf_bytes(f"preserveplan bench {seed} {i}"))
+        pdfs.append(path)
+    return pdfs, time.perf_counter() - started
+
+
+def run_all(cmds: list[list[str]], cwd: Path) -> None:
+    """Run generator commands, as many at a time as there are CPUs (untimed)."""
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        for _ in pool.map(lambda c: run_checked(c, cwd), cmds):
+            pass
+
+
+def make_clips(work: Path, n: int, seed: int) -> tuple[list[Path], float]:
+    """Clips of 3-5 s, 320x240: AVI (MJPEG + PCM) and MOV (H.264 + AAC), alternately."""
+    from preserveplan.migrate.tools import ffmpeg
+
+    started = time.perf_counter()
+    folder = work / "made-video"
+    folder.mkdir()
+    clips, cmds = [], []
+    for i in range(n):
+        rng = _rng("video", seed, i)
+        secs = round(rng.uniform(3, 5), 1)
+        pattern = rng.choice(["testsrc", "testsrc2", "smptebars", "rgbtestsrc"])
+        tone = rng.choice([220, 330, 440, 550, 660, 880])
+        if i % 2 == 0:
+            path = folder / f"clip-{i:04d}.avi"
+            codecs = ["-c:v", "mjpeg", "-q:v", "4", "-pix_fmt", "yuvj420p", "-c:a", "pcm_s16le"]
+        else:
+            path = folder / f"clip-{i:04d}.mov"
+            codecs = ["-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p"]
+            codecs += ["-c:a", "aac", "-b:a", "128k"]
+        cmds.append(
+            [
+                ffmpeg.program(),
+                *("-nostdin", "-hide_banner", "-loglevel", "error"),
+                *("-f", "lavfi", "-i", f"{pattern}=size=320x240:rate=25:duration={secs}"),
+                *("-f", "lavfi", "-i", f"sine=frequency={tone}:sample_rate=48000:duration={secs}"),
+                *("-vf", f"noise=all_seed={rng.randint(1, 2**30)}:alls=12:allf=t", "-ac", "2"),
+                *codecs,
+                *("-shortest", "-y", str(path)),
+            ]
+        )
+        clips.append(path)
+    run_all(cmds, work)
+    return clips, time.perf_counter() - started
+
+
+def make_audio(work: Path, n: int, seed: int) -> tuple[list[Path], float]:
+    """Stereo files of 25-35 s (tone over pink noise): ALAC in M4A and WMA, alternately."""
+    from preserveplan.migrate.tools import ffmpeg
+
+    started = time.perf_counter()
+    folder = work / "made-audio"
+    folder.mkdir()
+    files, cmds = [], []
+    for i in range(n):
+        rng = _rng("audio", seed, i)
+        secs = round(rng.uniform(25, 35), 1)
+        tone = rng.choice([196, 262, 330, 392, 440, 523])
+        if i % 2 == 0:
+            path = folder / f"sound-{i:04d}.m4a"
+            codec = ["-c:a", "alac"]
+        else:
+            path = folder / f"sound-{i:04d}.wma"
+            codec = ["-c:a", "wmav2", "-b:a", "128k"]
+        noise = f"anoisesrc=color=pink:seed={rng.randint(1, 2**30)}:amplitude=0.2"
+        cmds.append(
+            [
+                ffmpeg.program(),
+                *("-nostdin", "-hide_banner", "-loglevel", "error"),
+                *("-f", "lavfi", "-i", f"sine=frequency={tone}:sample_rate=44100:duration={secs}"),
+                *("-f", "lavfi", "-i", f"{noise}:sample_rate=44100:duration={secs}"),
+                *("-filter_complex", "[0:a][1:a]amix=inputs=2:duration=shortest", "-ac", "2"),
+                *codec,
+                *("-y", str(path)),
+            ]
+        )
+        files.append(path)
+    run_all(cmds, work)
+    return files, time.perf_counter() - started
+
+
+IMAGE_SIZES = ((1280, 960), (1600, 1200), (2048, 1536), (2304, 1728))  # 1.2-4.0 MP
+
+
+def make_images(work: Path, n: int, seed: int) -> tuple[list[Path], float]:
+    """Seeded plasma pictures of 1-4 MP with noise: BMP and GIF, alternately."""
+    from preserveplan.migrate.tools import imagemagick
+
+    started = time.perf_counter()
+    folder = work / "made-images"
+    folder.mkdir()
+    files, cmds = [], []
+    for i in range(n):
+        rng = _rng("image", seed, i)
+        w, h = rng.choice(IMAGE_SIZES)
+        path = folder / f"picture-{i:04d}.{'bmp' if i % 2 == 0 else 'gif'}"
+        cmds.append(
+            [
+                imagemagick.program(),
+                *("-seed", str(rng.randint(1, 2**30)), "-size", f"{w}x{h}", "plasma:fractal"),
+                *("-attenuate", "0.4", "+noise", "Gaussian", str(path)),
+            ]
+        )
+        files.append(path)
+    run_all(cmds, work)
+    return files, time.perf_counter() - started
+
+
+# =============================================================================================
+# Catalogs, preserveplan variants, the direct shell loop
+# =============================================================================================
+
+
+def prepare_catalog(
+    work: Path, name: str, files: list[Path], *, move: bool = False
+) -> tuple[Path, list[Path]]:
+    """Lay ``files`` out in a tree (copied, or moved with ``move``), scan and assess it
+    (untimed). Returns the catalog path and the files in the tree."""
     import preserveplan
     from preserveplan.catalog import Catalog
     from preserveplan.rules import load_ruleset
     from preserveplan.rules.assess import assess
 
     root = work / f"tree-{name}"
+    placed = []
     for k, f in enumerate(files):
         folder = root / f"series-{k % 3}"
         folder.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(f, folder / f.name)
+        if move:
+            os.replace(f, folder / f.name)
+        else:
+            shutil.copy2(f, folder / f.name)
+        placed.append(folder / f.name)
     rules = work / "bench-rules.yaml"
     rules.write_text(RULES_YAML, encoding="utf-8")
     db = work / f"catalog-{name}.db"
     preserveplan.scan(root, db=db, workers=2)
     with Catalog(db) as cat:
         assess(cat, load_ruleset(rules))
-    return db
+    return db, placed
 
 
 def copy_catalog(src: Path, dst: Path) -> None:
@@ -346,7 +659,7 @@ def copy_catalog(src: Path, dst: Path) -> None:
     b.close()
 
 
-def variant_pp(work: Path, db: Path, name: str, workers: int) -> tuple[float, Path, dict]:
+def variant_pp(work: Path, db: Path, name: str, workers: int) -> tuple[float, Path, dict[str, Any]]:
     from preserveplan.catalog import Catalog
     from preserveplan.migrate.runner import migrate
 
@@ -360,40 +673,69 @@ def variant_pp(work: Path, db: Path, name: str, workers: int) -> tuple[float, Pa
     return seconds, out, summary.as_dict()
 
 
-def gs_direct(work: Path, pdfs: list[Path]) -> tuple[float, Path]:
-    """The module's gs command line, one subprocess per file (def file written once)."""
+Builder = Callable[[Path, Path], list[str]]
+
+
+def gs_builder(work: Path) -> Builder:
+    """The module's gs command line per file; PDFA_def.ps written once."""
     from preserveplan.migrate.tools import ghostscript as gs
 
     icc = gs.srgb_profile(gs.version())
     if icc is None:
         raise RuntimeError("no sRGB ICC profile for Ghostscript")
-    def_ps = gs.write_def_file(work, icc)
-    out = work / "out-gs-direct"
+    folder = work / "gs-def"
+    folder.mkdir(exist_ok=True)
+    def_ps = gs.write_def_file(folder, icc)
+    return lambda src, out: gs.command(src, out / f"{src.stem}.pdf", def_ps, icc)
+
+
+def ffmpeg_builder(work: Path) -> Builder:
+    from preserveplan.migrate.tools import ffmpeg
+
+    def build(src: Path, out: Path) -> list[str]:
+        target = FFMPEG_TARGET[src.suffix.lstrip(".")]
+        cmd: list[str] = ffmpeg.command(src, out / f"{src.stem}{SUFFIX[target]}", target)
+        return cmd
+
+    return build
+
+
+def imagemagick_builder(work: Path) -> Builder:
+    from preserveplan.migrate.tools import imagemagick
+
+    return lambda src, out: imagemagick.command(src, out / f"{src.stem}.tif", "tiff")
+
+
+def direct_loop(work: Path, name: str, files: list[Path], build: Builder) -> tuple[float, Path]:
+    """Write a bash script with the module's command line for each file; time one run of it."""
+    out = work / f"out-{name}"
     out.mkdir()
-    cmds = [gs.command(p, out / p.name, def_ps, icc) for p in pdfs]
+    script = work / f"{name}.sh"
+    lines = ["set -e", *(shlex.join(build(f, out)) for f in files)]
+    script.write_text("\n".join(lines) + "\n", encoding="utf-8")
     started = time.perf_counter()
-    for cmd in cmds:
-        run_checked(cmd, work)
+    run_checked(["bash", str(script)], work)
     return time.perf_counter() - started, out
 
 
-def count_pdfs(out: Path) -> tuple[int, list[str]]:
-    """Good outputs (a regular non-empty ``*.pdf`` that starts with %PDF) and the bad ones."""
+def count_outputs(out: Path, suffixes: set[str]) -> tuple[int, list[str]]:
+    """Good outputs (a regular non-empty file with one of ``suffixes`` that starts with that
+    suffix's magic number) and the bad ones."""
     good, bad = 0, []
     for path in sorted(out.rglob("*")):
         if not path.is_file() or path.name.startswith("."):
             if path.is_file():
                 bad.append(f"{path.name} (stray hidden file)")
             continue
-        if path.suffix != ".pdf":
-            bad.append(f"{path.name} (not .pdf)")
+        if path.suffix not in suffixes:
+            bad.append(f"{path.name} (not {'/'.join(sorted(suffixes))})")
             continue
         with open(path, "rb") as fh:
-            head = fh.read(5)
-        if path.stat().st_size > 0 and head == b"%PDF-":
+            head = fh.read(8)
+        if path.stat().st_size > 0 and head.startswith(MAGIC[path.suffix]):
             good += 1
         else:
-            bad.append(f"{path.name} (not a PDF)")
+            bad.append(f"{path.name} (not a {path.suffix} file: starts {head[:4]!r})")
     return good, bad
 
 
@@ -412,6 +754,10 @@ def verdict(name: str, value: float | None, target: float, above: bool) -> dict[
     }
 
 
+def reported(name: str, value: float) -> dict[str, Any]:
+    return {"name": name, "value": round(value, 3), "target": "", "pass": True}
+
+
 def print_verdicts(verdicts: list[dict[str, Any]]) -> None:
     width = max(len(v["name"]) for v in verdicts)
     for v in verdicts:
@@ -422,147 +768,346 @@ def print_verdicts(verdicts: list[dict[str, Any]]) -> None:
         print(f"{v['name']:<{width}}  {shown:>9}  target {target:<7}  {status}")
 
 
-def versions() -> dict[str, str]:
+TOOL_MODULES = {
+    "office": ("libreoffice",),
+    "gs": ("libreoffice", "ghostscript"),  # LibreOffice makes the multi-page PDFs
+    "ffmpeg": ("ffmpeg",),
+    "images": ("imagemagick",),
+}
+
+
+def versions(parts: list[str]) -> dict[str, str]:
+    """Python, preserveplan and the version of every program the chosen parts need."""
+    import importlib
     from importlib.metadata import version
 
-    from preserveplan.migrate.tools import ghostscript, libreoffice
+    found = {"python": platform.python_version(), "preserveplan": version("preserveplan")}
+    for part in parts:
+        for name in TOOL_MODULES[part]:
+            module = importlib.import_module(f"preserveplan.migrate.tools.{name}")
+            if not module.available():
+                raise SystemExit(f"bench/migrate.py: part {part!r} needs {name}, not installed")
+            found[name] = module.version()
+    return found
 
-    return {
-        "python": platform.python_version(),
-        "preserveplan": version("preserveplan"),
-        "libreoffice": libreoffice.version(),
-        "ghostscript": ghostscript.version(),
-    }
+
+def load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f} {five:.2f} {fifteen:.2f}"
+
+
+class Bench:
+    """Runs variants, checks and records their outputs, and prints the table."""
+
+    def __init__(self, work: Path, repeat: int) -> None:
+        self.work = work
+        self.repeat = repeat
+        self.rows: list[dict[str, Any]] = []
+
+    def record(
+        self,
+        key: str,
+        label: str,
+        n: int,
+        runs: list[tuple[float, Path, dict[str, Any] | None]],
+        suffixes: set[str],
+    ) -> None:
+        """One table row from one or more runs of a variant; every run's outputs are checked."""
+        goods, bads, summaries = [], [], []
+        for _, out, summ in runs:
+            good, bad = count_outputs(out, suffixes)
+            goods.append(good)
+            bads += [b for b in bad if b not in bads]
+            if summ is not None:
+                summaries.append(summ)
+        seconds = [s for s, _, _ in runs]
+        median = statistics.median(seconds)
+        row: dict[str, Any] = {
+            "key": key,
+            "variant": label,
+            "files": n,
+            "seconds": round(median, 3),
+            "runs": [round(s, 3) for s in seconds],
+            "s_per_file": round(median / n, 4),
+            "good_outputs": min(goods),
+            "bad_outputs": bads,
+        }
+        if summaries:
+            row["summary"] = summaries[-1]
+            row["summaries_ok"] = all(
+                s["done"] == s["total"] == n and not s["failed"] for s in summaries
+            )
+        self.rows.append(row)
+
+    def seconds(self, key: str) -> float:
+        return float(next(r["seconds"] for r in self.rows if r["key"] == key))
+
+    def overhead_part(
+        self,
+        key: str,
+        title: str,
+        files: list[Path],
+        db: Path,
+        build: Builder,
+        suffixes: set[str],
+        *,
+        j2: bool = True,
+    ) -> None:
+        """direct shell loop vs migrate -j1 (and -j2), in interleaved rounds."""
+        warm = self.work / f"warm-{key}"
+        warm.mkdir()
+        run_checked(build(files[0], warm), self.work)  # untimed: the program into the cache
+        shutil.rmtree(warm)
+        variants = [("direct", 0), ("j1", 1)] + ([("j2", 2)] if j2 else [])
+        runs: dict[str, list[tuple[float, Path, dict[str, Any] | None]]] = {
+            v: [] for v, _ in variants
+        }
+        for r in range(self.repeat):
+            for v, workers in variants:
+                os.sync()
+                name = f"{key}-{v}-{r}"
+                if workers == 0:
+                    s, out = direct_loop(self.work, name, files, build)
+                    runs[v].append((s, out, None))
+                else:
+                    runs[v].append(variant_pp(self.work, db, name, workers))
+        labels = {
+            "direct": f"{title}: direct shell loop",
+            "j1": f"{title}: preserveplan migrate -j1",
+            "j2": f"{title}: preserveplan migrate -j2",
+        }
+        for v, _ in variants:
+            self.record(f"{key}-{v}", labels[v], len(files), runs[v], suffixes)
+            for _, out, _ in runs[v][:-1]:  # keep the last round's outputs, bound the disk
+                shutil.rmtree(out, ignore_errors=True)
+
+    def print_table(self) -> bool:
+        width = max(len(r["variant"]) for r in self.rows)
+        head = (
+            f"{'variant':<{width}} {'files':>5} {'seconds':>8} {'runs (min-max)':>15} "
+            f"{'s/file':>7} {'good':>7}  migrate"
+        )
+        print(head)
+        print("-" * len(head))
+        for r in self.rows:
+            summ = r.get("summary")
+            note = ""
+            if summ is not None:
+                note = f"done {summ['done']}/{summ['total']}" + (
+                    f", failed {summ['failed']}" if summ["failed"] else ""
+                )
+                if not r["summaries_ok"]:
+                    note += "  (NOT every file done in every round)"
+            spread = f"{min(r['runs']):.2f}-{max(r['runs']):.2f}" if len(r["runs"]) > 1 else "-"
+            print(
+                f"{r['variant']:<{width}} {r['files']:>5} {r['seconds']:>8.2f} {spread:>15} "
+                f"{r['s_per_file']:>7.3f} {r['good_outputs']:>3}/{r['files']:<3}  {note}"
+            )
+            for b in r["bad_outputs"][:5]:
+                print(f"    bad output: {b}")
+        return all(
+            r["good_outputs"] == r["files"] and not r["bad_outputs"] and r.get("summaries_ok", True)
+            for r in self.rows
+        )
+
+
+def describe(label: str, files: list[Path], made_s: float) -> dict[str, Any]:
+    """Print and return a one-line description of a set of inputs."""
+    sizes = [f.stat().st_size for f in files]
+    exts: dict[str, int] = {}
+    for f in files:
+        exts[f.suffix.lstrip(".")] = exts.get(f.suffix.lstrip("."), 0) + 1
+    print(
+        f"{label}: {len(files)} ("
+        + ", ".join(f"{k} {c}" for k, c in exts.items())
+        + f"), {sum(sizes) / 1e6:.2f} MB, {min(sizes) / 1e3:.1f}-{max(sizes) / 1e3:.1f} KB "
+        f"each; made in {made_s:.1f} s (untimed)"
+    )
+    return {"files": len(files), "by_ext": exts, "bytes": sum(sizes)}
+
+
+def pdf_pages(files: list[Path]) -> tuple[int, int]:
+    import pikepdf
+
+    pages = []
+    for f in files:
+        with pikepdf.open(f) as pdf:
+            pages.append(len(pdf.pages))
+    return min(pages), max(pages)
 
 
 def run_bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
-    sys.path.insert(0, str(REPO))
-    from tests.util import pdf_bytes
-
-    v = versions()
+    parts = [p for p in PARTS if p in (args.only or PARTS)]
+    v = versions(parts)
+    load_before = load()
     print(
         f"machine: {os.cpu_count()} CPUs ({len(os.sched_getaffinity(0))} usable); "
-        f"{platform.platform()}"
+        f"{platform.platform()}; load average {load_before} (1, 5, 15 min)"
     )
     print(
-        f"Python {v['python']}, preserveplan {v['preserveplan']}, LibreOffice {v['libreoffice']}, "
-        f"Ghostscript {v['ghostscript']}; seed {args.seed}; one run per variant"
+        ", ".join(f"{k} {val}" for k, val in v.items())
+        + f"; seed {args.seed}; parts {', '.join(parts)}; "
+        + f"{args.repeat} round(s) of the tool variants, one of the office variants"
     )
-    docs, make_s = make_documents(work, args.docs, args.seed)
-    counts = {k: sum(1 for d in docs if d.suffix == f".{k}") for k in KINDS}
-    print(
-        f"documents: {len(docs)} ("
-        + ", ".join(f"{k} {c}" for k, c in counts.items())
-        + f"), {sum(d.stat().st_size for d in docs) / 1e6:.2f} MB; made in {make_s:.1f} s "
-        "(untimed)"
-    )
-    db = prepare_catalog(work, "office", docs)
+    bench = Bench(work, args.repeat)
+    inputs: dict[str, Any] = {}
+    verdicts: list[dict[str, Any]] = []
 
-    rows: list[dict[str, Any]] = []
-
-    def record(key: str, label: str, seconds: float, out: Path, n: int, **extra: Any) -> None:
-        good, bad = count_pdfs(out)
-        rows.append(
-            {
-                "key": key,
-                "variant": label,
-                "files": n,
-                "seconds": round(seconds, 3),
-                "s_per_file": round(seconds / n, 4),
-                "good_pdfs": good,
-                "bad_outputs": bad,
-                **extra,
-            }
+    if "office" in parts:
+        docs, make_s = make_documents(work, args.docs, args.seed)
+        inputs["office"] = describe("office documents", docs, make_s)
+        db, _ = prepare_catalog(work, "office", docs)
+        pdf = {".pdf"}
+        s, out = variant_cold(work, docs)
+        bench.record("a", "a cold soffice per file", len(docs), [(s, out, None)], pdf)
+        s, out = variant_batch(work, docs)
+        bench.record("b", "b one soffice per filter group", len(docs), [(s, out, None)], pdf)
+        bench.record(
+            "c1", "c1 preserveplan migrate -j1", len(docs), [variant_pp(work, db, "c1", 1)], pdf
         )
+        bench.record(
+            "c2", "c2 preserveplan migrate -j2", len(docs), [variant_pp(work, db, "c2", 2)], pdf
+        )
+        a, b, c1, c2 = (bench.seconds(k) for k in ("a", "b", "c1", "c2"))
+        verdicts += [
+            reported("(b)/(a) seconds, batch vs cold per file", b / a),
+            verdict("(c1)/(b) throughput, pp -j1 vs batch", b / c1, TARGET_C1_B, True),
+            verdict("(c2)/(c1) throughput, pp -j2 vs -j1", c1 / c2, TARGET_C2_C1, True),
+        ]
 
-    s, out = variant_cold(work, docs)
-    record("a", "a cold soffice per file", s, out, len(docs))
-    s, out = variant_batch(work, docs)
-    record("b", "b one soffice per filter group", s, out, len(docs))
-    s, out, summ = variant_pp(work, db, "c1", 1)
-    record("c1", "c1 preserveplan migrate -j1", s, out, len(docs), summary=summ)
-    s, out, summ = variant_pp(work, db, "c2", 2)
-    record("c2", "c2 preserveplan migrate -j2", s, out, len(docs), summary=summ)
-
-    pdf_dir = work / "pdfs"
-    pdf_dir.mkdir()
-    pdfs = []
-    for i in range(args.pdfs):
-        path = pdf_dir / f"small-{i:03d}.pdf"
-        path.write_bytes(pdf_bytes(f"preserveplan bench {args.seed} {i}"))
-        pdfs.append(path)
-    gs_db = prepare_catalog(work, "pdf", pdfs)
-    s, out = gs_direct(work, pdfs)
-    record("gs", "gs direct loop", s, out, len(pdfs))
-    s, out, summ = variant_pp(work, gs_db, "gs-pp", 1)
-    record("gs-pp", "gs preserveplan migrate -j1", s, out, len(pdfs), summary=summ)
+    tool_parts: list[tuple[str, str]] = []  # (row key, name in the verdicts)
+    if "gs" in parts:
+        pdfs, make_s = make_report_pdfs(work, args.pdfs, args.seed)
+        inputs["gs"] = describe("multi-page PDFs", pdfs, make_s)
+        inputs["gs"]["pages"] = pdf_pages(pdfs)
+        print(f"    pages per PDF: {inputs['gs']['pages'][0]}-{inputs['gs']['pages'][1]}")
+        db, placed = prepare_catalog(work, "gs", pdfs, move=True)
+        bench.overhead_part("gs", "gs multi-page PDFs", placed, db, gs_builder(work), {".pdf"})
+        tool_parts.append(("gs", "Ghostscript, multi-page PDFs"))
+        tiny, make_s = make_tiny_pdfs(work, args.tiny_pdfs, args.seed)
+        inputs["gs-tiny"] = describe("tiny one-page PDFs (worst case)", tiny, make_s)
+        db, placed = prepare_catalog(work, "gs-tiny", tiny, move=True)
+        bench.overhead_part(
+            "gs-tiny",
+            "gs worst case: tiny PDFs, start-up dominated",
+            placed,
+            db,
+            gs_builder(work),
+            {".pdf"},
+            j2=False,
+        )
+        tool_parts.append(("gs-tiny", "Ghostscript worst case, tiny PDFs"))
+    if "ffmpeg" in parts:
+        clips, make_s = make_clips(work, args.clips, args.seed)
+        inputs["video"] = describe("video clips", clips, make_s)
+        db, placed = prepare_catalog(work, "video", clips, move=True)
+        bench.overhead_part(
+            "video", "ffmpeg video -> ffv1-mkv", placed, db, ffmpeg_builder(work), {".mkv"}
+        )
+        tool_parts.append(("video", "FFmpeg video -> FFV1/MKV"))
+        sounds, make_s = make_audio(work, args.audio, args.seed)
+        inputs["audio"] = describe("audio files", sounds, make_s)
+        db, placed = prepare_catalog(work, "audio", sounds, move=True)
+        bench.overhead_part(
+            "audio", "ffmpeg audio -> flac/wav", placed, db, ffmpeg_builder(work), {".flac", ".wav"}
+        )
+        tool_parts.append(("audio", "FFmpeg audio -> FLAC/WAV"))
+    if "images" in parts:
+        images, make_s = make_images(work, args.images, args.seed)
+        inputs["images"] = describe("images", images, make_s)
+        db, placed = prepare_catalog(work, "images", images, move=True)
+        bench.overhead_part(
+            "images", "imagemagick -> tiff", placed, db, imagemagick_builder(work), {".tif"}
+        )
+        tool_parts.append(("images", "ImageMagick GIF/BMP -> TIFF"))
 
     print()
-    head = f"{'variant':<32} {'files':>5} {'seconds':>8} {'s/file':>7} {'good PDFs':>9}  migrate"
-    print(head)
-    print("-" * len(head))
-    for r in rows:
-        summ = r.get("summary")
-        note = ""
-        if summ is not None:
-            note = f"done {summ['done']}/{summ['total']}" + (
-                f", failed {summ['failed']}" if summ["failed"] else ""
+    all_ok = bench.print_table()
+    print(
+        f"\nevery output of every variant is good and every file done: {'yes' if all_ok else 'NO'}"
+    )
+    for key, name in tool_parts:
+        direct, j1 = bench.seconds(f"{key}-direct"), bench.seconds(f"{key}-j1")
+        n = next(r["files"] for r in bench.rows if r["key"] == f"{key}-j1")
+        verdicts += [
+            verdict(
+                f"{name}: overhead of pp -j1, %", 100 * (j1 / direct - 1), TARGET_OVERHEAD, False
+            ),
+            reported(f"{name}: pp -j1 extra ms per file", 1000 * (j1 - direct) / n),
+        ]
+        if any(r["key"] == f"{key}-j2" for r in bench.rows):
+            verdicts.append(
+                reported(f"{name}: (j2)/(j1) throughput", j1 / bench.seconds(f"{key}-j2"))
             )
+    load_after = load()
+    if verdicts:
+        print()
+        print_verdicts(verdicts)
+    if "office" in parts:
+        a = bench.seconds("a")
         print(
-            f"{r['variant']:<32} {r['files']:>5} {r['seconds']:>8.2f} {r['s_per_file']:>7.3f} "
-            f"{r['good_pdfs']:>5}/{r['files']:<3}  {note}"
+            f"(also: (c1)/(a) throughput {a / bench.seconds('c1'):.2f}, "
+            f"(c2)/(a) throughput {a / bench.seconds('c2'):.2f})"
         )
-        for b in r["bad_outputs"][:5]:
-            print(f"    bad output: {b}")
-    all_ok = all(r["good_pdfs"] == r["files"] and not r["bad_outputs"] for r in rows)
-    print(f"\nevery output of every variant is a PDF: {'yes' if all_ok else 'NO'}")
-
-    sec = {r["key"]: r["seconds"] for r in rows}
-    print()
-    verdicts = [
-        {
-            "name": "(b)/(a) seconds, batch vs cold per file",
-            "value": round(sec["b"] / sec["a"], 3),
-            "target": "",
-            "pass": True,
-        },
-        verdict("(c1)/(b) throughput, pp -j1 vs batch", sec["b"] / sec["c1"], TARGET_C1_B, True),
-        verdict("(c2)/(c1) throughput, pp -j2 vs -j1", sec["c1"] / sec["c2"], TARGET_C2_C1, True),
-        verdict(
-            "gs overhead of pp migrate -j1, %",
-            100 * (sec["gs-pp"] / sec["gs"] - 1),
-            TARGET_GS_OVERHEAD,
-            False,
-        ),
-    ]
-    print_verdicts(verdicts)
-    print(
-        f"(also: (c1)/(a) throughput {sec['a'] / sec['c1']:.2f}, "
-        f"(c2)/(a) throughput {sec['a'] / sec['c2']:.2f})"
-    )
+    print(f"load average before {load_before}, after {load_after} (1, 5, 15 min)")
     return {
-        "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(), **v},
-        "config": {"docs": args.docs, "pdfs": args.pdfs, "seed": args.seed, "workdir": str(work)},
-        "documents": counts,
-        "results": rows,
-        "all_outputs_pdf": all_ok,
+        "machine": {
+            "cpu_count": os.cpu_count(),
+            "platform": platform.platform(),
+            "load_before": load_before,
+            "load_after": load_after,
+            **v,
+        },
+        "config": {
+            "parts": parts,
+            "docs": args.docs,
+            "pdfs": args.pdfs,
+            "tiny_pdfs": args.tiny_pdfs,
+            "clips": args.clips,
+            "audio": args.audio,
+            "images": args.images,
+            "repeat": args.repeat,
+            "seed": args.seed,
+            "workdir": str(work),
+        },
+        "inputs": inputs,
+        "results": bench.rows,
+        "all_outputs_good": all_ok,
         "verdicts": verdicts,
     }
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
-        description="Benchmark preserveplan migrate against direct LibreOffice/Ghostscript calls.",
+        description="Benchmark preserveplan migrate against calling LibreOffice, Ghostscript, "
+        "FFmpeg and ImageMagick directly.",
         epilog="Always exits 0 when the benchmark ran: targets are reported, not enforced.",
     )
+    p.add_argument(
+        "--only",
+        action="append",
+        choices=PARTS,
+        help="run only this part (repeatable; default: all)",
+    )
     p.add_argument("--docs", type=int, default=50, help="office documents (default 50)")
-    p.add_argument("--pdfs", type=int, default=20, help="small PDFs for Ghostscript (default 20)")
-    p.add_argument("--seed", type=int, default=1, help="seed of the generated documents")
+    p.add_argument("--pdfs", type=int, default=20, help="multi-page PDFs for gs (default 20)")
+    p.add_argument(
+        "--tiny-pdfs", type=int, default=20, help="one-page PDFs, gs worst case (default 20)"
+    )
+    p.add_argument("--clips", type=int, default=20, help="video clips for ffmpeg (default 20)")
+    p.add_argument("--audio", type=int, default=20, help="audio files for ffmpeg (default 20)")
+    p.add_argument("--images", type=int, default=30, help="BMP/GIF images (default 30)")
+    p.add_argument(
+        "--repeat", type=int, default=3, help="rounds of the gs/ffmpeg/images variants (default 3)"
+    )
+    p.add_argument("--seed", type=int, default=1, help="seed of the generated inputs")
     p.add_argument("--keep", metavar="DIR", help="work in DIR and keep everything")
     p.add_argument("--json", action="store_true", help="also print one JSON object")
     args = p.parse_args(argv)
-    if args.docs < 1 or args.pdfs < 1:
-        p.error("--docs and --pdfs must be at least 1")
+    counts = ("docs", "pdfs", "tiny_pdfs", "clips", "audio", "images", "repeat")
+    low = [f"--{c.replace('_', '-')}" for c in counts if getattr(args, c) < 1]
+    if low:
+        p.error(f"{', '.join(low)} must be at least 1")
     return args
 
 
