@@ -935,12 +935,13 @@ class _Checker:
 #: operators whose operands the fast path of _check_content still looks at
 _FAST_OPERATORS = "q Q rg RG k K g G cs CS"
 #: a token that may break a 6.1.13 number or name limit (checked on raw, decoded stream bytes):
-#: an integer part of 5+ digits (> 32767 in PDF/A-1, > 2^31-1), 20+ zeros after a point
-#: (< 1.175e-38),
-#: a name with an 8-bit #xx escape or byte (UTF-8 check). Hex strings (glyph ids in TJ) are
-#: matched first so that their digits are skipped.
+#: an integer part of 5+ digits right after a delimiter (> 32767 in PDF/A-1, > 2^31-1), 20+ zeros
+#: after a point (< 1.175e-38), a name with an 8-bit #xx escape or byte (UTF-8 check). Digits of
+#: hex strings (glyph ids in TJ arrays) follow "<" or other hex digits, so they do not match.
 _SUSPECT_TOKEN = re.compile(
-    rb"(<[0-9A-Fa-f\s]*>)|(?<![\d.])\d{5,}|\.0{20,}|/[^\s/\[\]()<>{}%]*(?:#[89a-fA-F]|[\x80-\xff])"
+    rb"(?:^|(?<=[\x00\t\n\x0c\r \[\]()/{}%]))[+-]?\d{5,}"
+    rb"|\.0{20,}"
+    rb"|/[^\s/\[\]()<>{}%]*(?:#[89a-fA-F]|[\x80-\xff])"
 )
 
 
@@ -957,9 +958,8 @@ def _operands_need_check(obj: Any) -> bool:
         for stream in streams:
             if not isinstance(stream, pikepdf.Stream):
                 return True
-            for m in _SUSPECT_TOKEN.finditer(stream.read_bytes()):
-                if m.group(1) is None:
-                    return True
+            if _SUSPECT_TOKEN.search(stream.read_bytes()):
+                return True
     except Exception:  # undecodable stream: let the full parse report it
         return True
     return False
