@@ -16,6 +16,14 @@ password-protected PDF and ZIP, unknown binary data, files with the wrong extens
 file, a very long file name and identical copies in different folders. A few of them are in
 ``Ludvika/Okänt/``; the rest sit where they would turn up in practice.
 
+``Falun/Leveranser/SIP-2024-001/`` is an information package in the E-ARK CSIP layout (as the
+Swedish FGS CSPackage uses it): a root ``METS.xml`` that lists the documentation, points at the
+descriptive metadata (``mdRef``) and, through ``mets:mptr``, at
+``representations/rep1/METS.xml``, which lists the data files with SHA-256 and MD5 checksums
+(file names with å ä ö and spaces, URL-encoded). One checksum is wrong on purpose:
+``representations/rep1/data/Ärendeförteckning.csv`` was corrected after the package was made,
+so ``preserveplan scan`` reports it as a fixity mismatch (finding ``fixity_mismatch``).
+
 Usage::
 
     python examples/make_sample_archive.py OUTDIR [--seed 2026] [--force]
@@ -40,6 +48,7 @@ import csv
 import email.policy
 import email.utils
 import gzip
+import hashlib
 import io
 import json
 import mailbox
@@ -62,6 +71,7 @@ from email.message import EmailMessage
 from functools import partial
 from html import escape
 from pathlib import Path, PurePosixPath
+from urllib.parse import quote
 
 import libarchive
 
@@ -1549,6 +1559,125 @@ def add_arkivredovisning(b: Builder, m: Municipality) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
+# An information package (E-ARK CSIP / FGS CSPackage) with METS checksums
+
+METS_OPEN = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n'
+    '<mets:mets xmlns:mets="http://www.loc.gov/METS/" xmlns:xlink="http://www.w3.org/1999/xlink"'
+    ' xmlns:csip="https://DILCIS.eu/XML/METS/CSIPExtensionMETS" OBJID="{objid}"'
+    ' TYPE="OTHER" csip:OTHERTYPE="Ärendeakter" csip:CONTENTINFORMATIONTYPE="{content}"'
+    ' PROFILE="https://earkcsip.dilcis.eu/profile/E-ARK-CSIP.xml">\n'
+    '  <mets:metsHdr CREATEDATE="2024-05-02T10:00:00" csip:OAISPACKAGETYPE="SIP">\n'
+    '    <mets:agent ROLE="CREATOR" TYPE="OTHER" OTHERTYPE="SOFTWARE">'
+    "<mets:name>Ärendesystemet Diabas</mets:name>"
+    '<mets:note csip:NOTETYPE="SOFTWARE VERSION">7.2</mets:note></mets:agent>\n'
+    "  </mets:metsHdr>\n"
+)
+
+
+def mets_file(path: Path, href: str, kind: str, digest: str | None = None) -> str:
+    """A mets:file with the real size and checksum of ``path`` (or the ``digest`` given)."""
+    data = path.read_bytes()
+    algorithm = {"SHA-256": "sha256", "MD5": "md5"}[kind]
+    value = digest or hashlib.new(algorithm, data).hexdigest()
+    return (
+        f'      <mets:file ID="ID-{hashlib.md5(href.encode()).hexdigest()[:12]}" '
+        f'MIMETYPE="application/octet-stream" SIZE="{len(data)}" '
+        f'CREATED="2024-05-02T10:00:00" CHECKSUM="{value}" CHECKSUMTYPE="{kind}">\n'
+        f'        <mets:FLocat LOCTYPE="URL" xlink:type="simple" xlink:href="{escape(href)}"/>\n'
+        "      </mets:file>\n"
+    )
+
+
+def write_package_mets(package: Path, listed_csv: bytes) -> None:
+    """Write the representation METS and the root METS from the files as they are now; the
+    CSV is listed with the checksum of ``listed_csv``, its content before a late correction."""
+    rep = package / "representations" / "rep1"
+    data = sorted((rep / "data").iterdir())
+    entries = ""
+    for path in data:
+        href = "data/" + quote(path.name)
+        if path.suffix == ".csv":
+            entries += mets_file(path, href, "SHA-256", hashlib.sha256(listed_csv).hexdigest())
+        else:
+            entries += mets_file(path, href, "MD5" if path.suffix == ".png" else "SHA-256")
+    (rep / "METS.xml").write_text(
+        METS_OPEN.format(objid="SIP-2024-001-rep1", content="MIXED")
+        + '  <mets:fileSec ID="ID-rep1-fileSec">\n'
+        '    <mets:fileGrp USE="Data" ID="ID-rep1-data">\n'
+        + entries
+        + "    </mets:fileGrp>\n  </mets:fileSec>\n"
+        '  <mets:structMap TYPE="PHYSICAL" LABEL="CSIP"><mets:div LABEL="rep1">'
+        '<mets:div LABEL="Data"><mets:fptr FILEID="ID-rep1-data"/></mets:div></mets:div>'
+        "</mets:structMap>\n</mets:mets>\n",
+        encoding="utf-8",
+    )
+    ead = package / "metadata" / "descriptive" / "ead.xml"
+    ead_bytes = ead.read_bytes()
+    (package / "METS.xml").write_text(
+        METS_OPEN.format(objid="SIP-2024-001", content="MIXED")
+        + '  <mets:dmdSec ID="ID-dmd-ead" CREATED="2024-05-02T10:00:00" STATUS="CURRENT">\n'
+        '    <mets:mdRef LOCTYPE="URL" MDTYPE="EAD" xlink:type="simple" '
+        f'xlink:href="metadata/descriptive/ead.xml" MIMETYPE="text/xml" SIZE="{len(ead_bytes)}" '
+        f'CREATED="2024-05-02T10:00:00" CHECKSUM="{hashlib.sha256(ead_bytes).hexdigest()}" '
+        'CHECKSUMTYPE="SHA-256"/>\n  </mets:dmdSec>\n'
+        '  <mets:fileSec ID="ID-fileSec">\n'
+        '    <mets:fileGrp USE="Documentation" ID="ID-documentation">\n'
+        + mets_file(
+            package / "documentation" / "Läs mig.txt",
+            "documentation/" + quote("Läs mig.txt"),
+            "MD5",
+        )
+        + "    </mets:fileGrp>\n"
+        '    <mets:fileGrp USE="Representations/rep1" ID="ID-rep1" '
+        'csip:CONTENTINFORMATIONTYPE="MIXED">\n'
+        + mets_file(rep / "METS.xml", "representations/rep1/METS.xml", "SHA-256")
+        + "    </mets:fileGrp>\n  </mets:fileSec>\n"
+        '  <mets:structMap TYPE="PHYSICAL" LABEL="CSIP" ID="ID-structMap">\n'
+        '    <mets:div LABEL="SIP-2024-001">\n'
+        '      <mets:div LABEL="Metadata" DMDID="ID-dmd-ead"/>\n'
+        '      <mets:div LABEL="Documentation"><mets:fptr FILEID="ID-documentation"/></mets:div>\n'
+        '      <mets:div LABEL="Representations/rep1"><mets:mptr xlink:type="simple" '
+        'LOCTYPE="URL" xlink:href="representations/rep1/METS.xml"/></mets:div>\n'
+        "    </mets:div>\n  </mets:structMap>\n</mets:mets>\n",
+        encoding="utf-8",
+    )
+
+
+def add_package(b: Builder, m: Municipality) -> None:
+    """An E-ARK CSIP-style SIP delivered by a case management system (see the module notes:
+    one checksum in it is wrong on purpose)."""
+    rng = b.rng
+    package = b.path(f"{m.name}/Leveranser/SIP-2024-001/METS.xml").parent
+    b.path(f"{m.name}/Leveranser/SIP-2024-001/representations/rep1/METS.xml")
+    data = f"{m.name}/Leveranser/SIP-2024-001/representations/rep1/data"
+    place = rng.choice(m.places)
+    b.text(
+        f"{m.name}/Leveranser/SIP-2024-001/documentation/Läs mig.txt",
+        f"Leverans SIP-2024-001 från {m.name} kommun, Samhällsbyggnadsförvaltningen.\n"
+        "Innehåll: bygglovsärenden 2024 med beslut, situationsplan och ärendeförteckning.\n",
+    )
+    b.text(
+        f"{m.name}/Leveranser/SIP-2024-001/metadata/descriptive/ead.xml",
+        '<?xml version="1.0" encoding="UTF-8"?>\n<ead xmlns="urn:isbn:1-931666-22-9">'
+        f"<eadheader><eadid>SIP-2024-001</eadid><filedesc><titlestmt><titleproper>"
+        f"Bygglov {escape(place)} 2024</titleproper></titlestmt></filedesc></eadheader>"
+        '<archdesc level="fonds"><did><unittitle>Samhällsbyggnadsnämnden</unittitle>'
+        "</did></archdesc></ead>\n",
+    )
+    rows = diarium_rows(rng, m, 2024, 6)
+    listed_csv = csv_source(rows).encode()
+    rows[1][4] = "Avslutat (rättat)"  # corrected after packaging: the METS checksum is stale
+    b.data(f"{data}/Ärendeförteckning.csv", csv_source(rows).encode())
+    b.data(f"{data}/Situationsplan {place}.png", image_bytes(map_image(rng, (320, 240)), "PNG"))
+    pdf = b.office_scratch(
+        "writer", "pdf", report_html(rng, m, f"Beslut om bygglov, {place}", 2024)
+    )
+    b.later(shutil.copyfile, pdf, b.path(f"{data}/Beslut om bygglov {place}.pdf"))
+    b.later(write_package_mets, package, listed_csv)
+
+
+# ---------------------------------------------------------------------------------------------
 # Containers, problem files and duplicates
 
 
@@ -1760,6 +1889,7 @@ def plan_archive(b: Builder) -> None:
         add_exporter(b, m)
         web[m.name] = add_webbplats(b, m)
         add_arkivredovisning(b, m)
+    add_package(b, MUNICIPALITIES[2])
     add_containers(b, web)
     add_problem_files(b, minutes["Säter"])
     add_duplicates(b, annual, photos)

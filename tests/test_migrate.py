@@ -217,3 +217,51 @@ def test_disk_full_stops_cleanly_and_resumes(tmp_path: Path) -> None:
     code, stdout, err = run_cli("migrate", "--db", str(db), "--out", str(out), "-q", "--json")
     assert code == 0, err
     assert json.loads(stdout)["done"] == 6
+
+
+def _migrate_json(db: Path, out: Path, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    args = ["migrate", "--db", str(db), "--out", str(out), "-q", "-j", "1", "--json"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "preserveplan", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def test_source_changed_since_the_scan_is_not_converted(tmp_path: Path) -> None:
+    """An original edited after the scan fails as source-changed; the run goes on."""
+    root, db = make_archive(tmp_path, n=3)
+    edited = root / "Säter" / "Protokoll" / "protokoll 0.pdf"
+    edited.write_bytes(pdf_bytes("ett annat protokoll"))
+    code, stdout, stderr = _migrate_json(db, tmp_path / "ut")
+    assert code == 0, stderr
+    summary = json.loads(stdout)
+    assert summary["failed"] == {"source-changed": 1} and summary["done"] == 2
+    assert not (tmp_path / "ut" / "Säter" / "Protokoll" / "protokoll 0.pdf").exists()
+
+
+@pytest.mark.parametrize("change", ['printf x >> "$last"', 'touch "$last"'])
+def test_converter_touching_the_original_stops_the_run(tmp_path: Path, change: str) -> None:
+    """A converter that writes to (or merely touches) the original it converts: the run stops
+    with exit code 5 and nothing of that file reaches the output tree."""
+    root, db = make_archive(tmp_path, n=2)
+    before = digests(root)
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    real_gs = shutil.which("gs")
+    script = fake / "gs"
+    script.write_text(
+        f'#!/bin/sh\ncase "$1" in --version) exec {real_gs} --version;; esac\n'
+        f'for last; do :; done\nsleep 0.2\n{change}\nexec {real_gs} "$@"\n'
+    )
+    script.chmod(0o755)
+    env = {**os.environ, "PATH": f"{fake}:{os.environ['PATH']}"}
+    code, _, stderr = _migrate_json(db, tmp_path / "ut", env)
+    assert code == 5, stderr
+    assert "changed while it was converted" in stderr
+    assert not list((tmp_path / "ut").rglob("*.pdf")), "an output of a modified original"
+    if change.startswith("touch"):
+        assert digests(root) == before  # the content is the same: only its status changed

@@ -10,6 +10,8 @@ Model
                      identified once, whatever its path, duplicates and later scans included
 ``files``            one row per file, member of a container, or skipped entry, per scan; the
                      path is raw bytes so any name round-trips
+``packages``         information packages (a folder with METS.xml) found by a scan, with counts
+``package_files``    what each package's METS lists (checksum, size) and the verdict per entry
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from typing import Any
 from .errors import CatalogError, CatalogLockedError, UsageError
 
 DEFAULT_DB = "preserveplan.db"
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # Each entry upgrades the schema from version i to i+1 (index i). Never edit a shipped entry:
 # append a new one. The catalog must keep working for years.
@@ -206,6 +208,50 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX migration_events_run ON migration_events(run_id, path);
     """,
+    # 5: information packages (E-ARK CSIP / FGS CSPackage): METS listings and fixity verdicts
+    """
+    ALTER TABLE files ADD COLUMN package BLOB;
+    ALTER TABLE files ADD COLUMN fixity TEXT;
+    CREATE INDEX files_package ON files(scan_id, package) WHERE package IS NOT NULL;
+
+    CREATE TABLE packages (
+        scan_id      INTEGER NOT NULL REFERENCES scans(id),
+        path         BLOB NOT NULL,
+        package_id   TEXT NOT NULL,
+        objid        TEXT,
+        type         TEXT,
+        profile      TEXT,
+        content_type TEXT,
+        mets_path    BLOB NOT NULL,
+        mets_docs    TEXT NOT NULL,
+        error        TEXT,
+        warnings     TEXT,
+        listed       INTEGER,
+        ok           INTEGER,
+        mismatched   INTEGER,
+        missing      INTEGER,
+        unlisted     INTEGER,
+        unverified   INTEGER,
+        PRIMARY KEY (scan_id, path)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE package_files (
+        id            INTEGER PRIMARY KEY,
+        scan_id       INTEGER NOT NULL REFERENCES scans(id),
+        package       BLOB NOT NULL,
+        mets          BLOB NOT NULL,
+        path          BLOB NOT NULL,
+        source        TEXT NOT NULL,
+        checksum_type TEXT,
+        checksum      TEXT,
+        size          INTEGER,
+        verdict       TEXT,
+        found         TEXT,
+        message       TEXT
+    );
+    CREATE INDEX package_files_path ON package_files(scan_id, path);
+    CREATE INDEX package_files_package ON package_files(scan_id, package, mets);
+    """,
 ]
 
 FILE_COLUMNS = (
@@ -224,6 +270,30 @@ FILE_COLUMNS = (
     "message",
     "container",
     "container_message",
+)
+
+# Columns added in schema 5: the information package a file is in and its fixity verdict
+# (ok | mismatch | not_listed | unverified | mets | mets_error; NULL outside packages).
+PACKAGE_COLUMNS = ("package", "fixity")
+ALL_FILE_COLUMNS = (*FILE_COLUMNS, *PACKAGE_COLUMNS)
+
+PACKAGE_FIELDS = (
+    "path",
+    "package_id",
+    "objid",
+    "type",
+    "profile",
+    "content_type",
+    "mets_path",
+    "mets_docs",
+    "error",
+    "warnings",
+    "listed",
+    "ok",
+    "mismatched",
+    "missing",
+    "unlisted",
+    "unverified",
 )
 
 IDENT_COLUMNS = (
@@ -282,6 +352,8 @@ class PriorFile:
     message: str | None
     container: str | None
     container_message: str | None
+    package: bytes | None = None
+    fixity: str | None = None
 
 
 class Catalog:
@@ -449,11 +521,18 @@ class Catalog:
                 (now(), root),
             )
 
-    def last_complete_scan(self, root: bytes, before: int | None = None) -> int | None:
+    def last_complete_scan(
+        self, root: bytes, before: int | None = None, *, scanned: bool = False
+    ) -> int | None:
+        """The newest complete scan of ``root`` (before scan ``before``); ``scanned``: only
+        scans made here, not profiles imported from DROID/Siegfried (whose checksums and
+        identifications a rescan must not reuse)."""
         row = self.db.execute(
             """SELECT id FROM scans WHERE root_bytes = ? AND status = 'complete'
-               AND (? IS NULL OR id < ?) ORDER BY id DESC LIMIT 1""",
-            (root, before, before),
+               AND (? IS NULL OR id < ?)
+               AND (NOT ? OR json_extract(options, '$.import') IS NULL)
+               ORDER BY id DESC LIMIT 1""",
+            (root, before, before, scanned),
         ).fetchone()
         return int(row[0]) if row else None
 
@@ -504,7 +583,7 @@ class Catalog:
             marks = ",".join("?" * len(chunk))
             for row in self.db.execute(
                 f"""SELECT path, size, mtime_ns, sha256, ident_id, outcome, message, container,
-                    container_message FROM files
+                    container_message, package, fixity FROM files
                     WHERE scan_id = ? AND parent IS NULL AND path IN ({marks})""",
                 (scan_id, *chunk),
             ):
@@ -512,21 +591,25 @@ class Catalog:
         return found
 
     def copy_unchanged(
-        self, base_scan: int, new_scan: int, entries: Sequence[tuple[bytes, int | None, int | None]]
+        self,
+        base_scan: int,
+        new_scan: int,
+        entries: Sequence[tuple[bytes, int | None, int | None, bytes | None]],
     ) -> tuple[set[bytes], int]:
-        """Copy rows of files whose (size, mtime) are as in the base scan, with their container
-        members, into the new scan; returns the copied paths and the number of members."""
+        """Copy rows of files whose (size, mtime, package) are as in the base scan, with their
+        container members, into the new scan; returns the copied paths and the number of
+        members. Entries are (path, size, mtime_ns, package folder or None)."""
         db = self.db
         db.execute(
             "CREATE TEMP TABLE IF NOT EXISTS walked "
-            "(path BLOB PRIMARY KEY, size INTEGER, mtime_ns INTEGER) WITHOUT ROWID"
+            "(path BLOB PRIMARY KEY, size INTEGER, mtime_ns INTEGER, package BLOB) WITHOUT ROWID"
         )
         db.execute(
             "CREATE TEMP TABLE IF NOT EXISTS unchanged (path BLOB PRIMARY KEY) WITHOUT ROWID"
         )
         db.execute("DELETE FROM temp.walked")
         db.execute("DELETE FROM temp.unchanged")
-        db.executemany("INSERT OR IGNORE INTO temp.walked VALUES (?, ?, ?)", entries)
+        db.executemany("INSERT OR IGNORE INTO temp.walked VALUES (?, ?, ?, ?)", entries)
         # CROSS JOIN fixes the join order (the small temp table outside): left to itself the
         # planner walks every row of the base scan for each chunk.
         db.execute(
@@ -534,12 +617,13 @@ class Catalog:
                SELECT b.path FROM temp.walked w
                CROSS JOIN files b ON b.scan_id = ? AND b.path = w.path
                WHERE b.parent IS NULL AND b.size = w.size AND b.mtime_ns = w.mtime_ns
+                 AND b.package IS w.package
                  AND b.sha256 IS NOT NULL AND b.ident_id IS NOT NULL
                  AND b.outcome IN ('ok', 'empty', 'identify_error', 'encrypted')""",
             (base_scan,),
         )
-        cols = ", ".join(FILE_COLUMNS[1:])
-        bcols = ", ".join("b." + c for c in FILE_COLUMNS[1:])
+        cols = ", ".join(ALL_FILE_COLUMNS[1:])
+        bcols = ", ".join("b." + c for c in ALL_FILE_COLUMNS[1:])
         db.execute(
             f"""INSERT OR REPLACE INTO files (scan_id, {cols})
                 SELECT ?, {bcols} FROM temp.unchanged u
@@ -558,7 +642,7 @@ class Catalog:
 
     def copy_members(self, from_scan: int, to_scan: int, disk_path: bytes) -> int:
         """Copy the container members recorded under ``disk_path`` into another scan."""
-        cols = ", ".join(FILE_COLUMNS[1:])
+        cols = ", ".join(ALL_FILE_COLUMNS[1:])
         cur = self.db.execute(
             f"""INSERT OR REPLACE INTO files (scan_id, {cols})
                 SELECT ?, {cols} FROM files WHERE scan_id = ? AND disk_path = ?""",
@@ -566,17 +650,33 @@ class Catalog:
         )
         return cur.rowcount
 
-    def insert_files(self, rows: Iterable[Sequence[Any]]) -> None:
-        """Insert file rows (tuples in FILE_COLUMNS order); call inside a transaction."""
-        marks = ",".join("?" * len(FILE_COLUMNS))
+    def insert_files(
+        self, rows: Iterable[Sequence[Any]], columns: Sequence[str] = FILE_COLUMNS
+    ) -> None:
+        """Insert file rows (tuples in ``columns`` order: FILE_COLUMNS, or ALL_FILE_COLUMNS with
+        package and fixity); call inside a transaction."""
+        marks = ",".join("?" * len(columns))
         self.db.executemany(
-            f"INSERT OR REPLACE INTO files ({', '.join(FILE_COLUMNS)}) VALUES ({marks})", rows
+            f"INSERT OR REPLACE INTO files ({', '.join(columns)}) VALUES ({marks})", rows
         )
 
     def delete_members(self, scan_id: int, disk_path: bytes) -> None:
         self.db.execute(
             "DELETE FROM files WHERE scan_id = ? AND disk_path = ?", (scan_id, disk_path)
         )
+
+    def update_containers(
+        self, scan_id: int, rows: Sequence[tuple[str | None, str | None, bytes]]
+    ) -> None:
+        """Set (container status, message) of container rows by path; inside a transaction."""
+        self.db.executemany(
+            "UPDATE files SET container = ?, container_message = ? WHERE scan_id = ? AND path = ?",
+            [(status, message, scan_id, path) for status, message, path in rows],
+        )
+
+    def discard_scan_files(self, scan_id: int) -> None:
+        """Remove every file row of a scan (a failed import); inside a transaction."""
+        self.db.execute("DELETE FROM files WHERE scan_id = ?", (scan_id,))
 
     # -- identifications ---------------------------------------------------------------------
     def signature_id(self, signature_key: str) -> int:
@@ -654,6 +754,216 @@ class Catalog:
             row = self.db.execute("SELECT COALESCE(MAX(id), 0) FROM identifications").fetchone()
             self._ident_next = int(row[0]) + 1
         return self._ident_next
+
+    # -- information packages ----------------------------------------------------------------
+    def add_package_files(
+        self,
+        scan_id: int,
+        package: bytes,
+        mets: bytes,
+        entries: Sequence[tuple[bytes, str, str | None, str | None, int | None]],
+    ) -> None:
+        """What one METS lists: (path, source, checksum type, checksum, size) per entry."""
+        self.db.executemany(
+            "INSERT INTO package_files (scan_id, package, mets, path, source, checksum_type, "
+            "checksum, size) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(scan_id, package, mets, *e) for e in entries],
+        )
+
+    def discard_package_files(self, scan_id: int, package: bytes, mets: bytes) -> None:
+        """Forget what a METS listed (it turned out unreadable half-way)."""
+        self.db.execute(
+            "DELETE FROM package_files WHERE scan_id = ? AND package = ? AND mets = ?",
+            (scan_id, package, mets),
+        )
+
+    def add_missing_listing(
+        self, scan_id: int, package: bytes, mets: bytes, path: bytes, source: str, message: str
+    ) -> None:
+        """A METS points at something that is not there (e.g. a representation METS)."""
+        self.db.execute(
+            "INSERT INTO package_files (scan_id, package, mets, path, source, verdict, message) "
+            "VALUES (?, ?, ?, ?, ?, 'missing', ?)",
+            (scan_id, package, mets, path, source, message),
+        )
+
+    def put_package(self, scan_id: int, record: dict[str, Any]) -> None:
+        """Store a package found by a scan (keys: PACKAGE_FIELDS up to ``warnings``)."""
+        values = dict(record)
+        values["mets_docs"] = json.dumps(values["mets_docs"], sort_keys=True)
+        values["warnings"] = json.dumps(values.get("warnings") or [], ensure_ascii=False)
+        keys = PACKAGE_FIELDS[:10]
+        self.db.execute(
+            f"INSERT OR REPLACE INTO packages (scan_id, {', '.join(keys)}) "
+            f"VALUES (?, {', '.join('?' * len(keys))})",
+            (scan_id, *(values.get(k) for k in keys)),
+        )
+
+    def package(self, scan_id: int, path: bytes) -> dict[str, Any] | None:
+        """One package of a scan by its folder, or None."""
+        row = self.db.execute(
+            f"SELECT {', '.join(PACKAGE_FIELDS)} FROM packages WHERE scan_id = ? AND path = ?",
+            (scan_id, path),
+        ).fetchone()
+        return _package_record(row) if row else None
+
+    def packages(self, scan_id: int) -> list[dict[str, Any]]:
+        """Every package of a scan, in path order."""
+        rows = self.db.execute(
+            f"SELECT {', '.join(PACKAGE_FIELDS)} FROM packages WHERE scan_id = ? ORDER BY path",
+            (scan_id,),
+        ).fetchall()
+        return [_package_record(r) for r in rows]
+
+    def copy_package(self, from_scan: int, to_scan: int, path: bytes) -> None:
+        """Carry a package whose METS did not change, with its listing and verdicts."""
+        cols = ", ".join(PACKAGE_FIELDS)
+        self.db.execute(
+            f"INSERT OR REPLACE INTO packages (scan_id, {cols}) "
+            f"SELECT ?, {cols} FROM packages WHERE scan_id = ? AND path = ?",
+            (to_scan, from_scan, path),
+        )
+        cols = "package, mets, path, source, checksum_type, checksum, size, verdict, found, message"
+        self.db.execute(
+            "DELETE FROM package_files WHERE scan_id = ? AND package = ?", (to_scan, path)
+        )
+        self.db.execute(
+            f"INSERT INTO package_files (scan_id, {cols}) "
+            f"SELECT ?, {cols} FROM package_files WHERE scan_id = ? AND package = ? ORDER BY id",
+            (to_scan, from_scan, path),
+        )
+
+    def package_algorithms(self, scan_id: int, package: bytes) -> set[str]:
+        """The checksum types a package's METS use."""
+        rows = self.db.execute(
+            "SELECT DISTINCT checksum_type FROM package_files "
+            "WHERE scan_id = ? AND package = ? AND checksum_type IS NOT NULL",
+            (scan_id, package),
+        ).fetchall()
+        return {r[0] for r in rows}
+
+    def package_listings(
+        self, scan_id: int, paths: Sequence[bytes]
+    ) -> dict[bytes, list[tuple[int, str | None, str | None, int | None]]]:
+        """Listed entries of these paths: path -> [(id, checksum type, checksum, size)]."""
+        found: dict[bytes, list[tuple[int, str | None, str | None, int | None]]] = {}
+        for chunk in _chunks(paths, 500):
+            marks = ",".join("?" * len(chunk))
+            for path, *rest in self.db.execute(
+                f"""SELECT path, id, checksum_type, checksum, size FROM package_files
+                    WHERE scan_id = ? AND path IN ({marks}) AND source <> 'mptr'
+                    ORDER BY id""",
+                (scan_id, *chunk),
+            ):
+                found.setdefault(bytes(path), []).append(tuple(rest))
+        return found
+
+    def set_listing_verdicts(self, rows: Sequence[tuple[str, str | None, str | None, int]]) -> None:
+        """(verdict, digest found, message, listing id) per checked entry."""
+        self.db.executemany(
+            "UPDATE package_files SET verdict = ?, found = ?, message = ? WHERE id = ?", rows
+        )
+
+    def finish_packages(self, scan_id: int) -> dict[str, Any]:
+        """After a scan: listed entries not on disk become ``missing``, each package gets its
+        counts; returns the scan's package summary."""
+        db = self.db
+        db.execute(
+            """UPDATE package_files SET verdict = 'missing', found = NULL,
+                 message = 'listed in the METS, not found by the scan (absent, or excluded)'
+               WHERE scan_id = :s AND NOT EXISTS (
+                 SELECT 1 FROM files f WHERE f.scan_id = :s AND f.path = package_files.path)""",
+            {"s": scan_id},
+        )
+        db.execute(
+            """UPDATE package_files SET verdict = 'unverified', found = NULL,
+                 message = (SELECT 'not a regular file that could be read: ' || f.outcome
+                            FROM files f WHERE f.scan_id = :s AND f.path = package_files.path)
+               WHERE scan_id = :s AND verdict IS NULL""",
+            {"s": scan_id},
+        )
+        counts: dict[bytes, dict[str, int]] = {}
+        for package, fixity, n in db.execute(
+            """SELECT package, fixity, COUNT(*) FROM files
+               WHERE scan_id = ? AND package IS NOT NULL AND parent IS NULL
+                 AND fixity IS NOT NULL GROUP BY 1, 2""",
+            (scan_id,),
+        ):
+            counts.setdefault(bytes(package), {})[fixity] = n
+        listed: dict[bytes, tuple[int, int]] = {}
+        for package, n, missing in db.execute(
+            """SELECT package, COUNT(DISTINCT CASE WHEN source <> 'mptr' THEN path END),
+                      COUNT(DISTINCT CASE WHEN verdict = 'missing' THEN path END)
+               FROM package_files WHERE scan_id = ? GROUP BY 1""",
+            (scan_id,),
+        ):
+            listed[bytes(package)] = (n, missing)
+        updates = []
+        for (path,) in db.execute("SELECT path FROM packages WHERE scan_id = ?", (scan_id,)):
+            c = counts.get(bytes(path), {})
+            n, missing = listed.get(bytes(path), (0, 0))
+            updates.append(
+                (
+                    n,
+                    c.get("ok", 0),
+                    c.get("mismatch", 0),
+                    missing,
+                    c.get("not_listed", 0),
+                    c.get("unverified", 0),
+                    scan_id,
+                    path,
+                )
+            )
+        db.executemany(
+            "UPDATE packages SET listed = ?, ok = ?, mismatched = ?, missing = ?, unlisted = ?, "
+            "unverified = ? WHERE scan_id = ? AND path = ?",
+            updates,
+        )
+        return self.package_summary(scan_id)
+
+    def package_summary(self, scan_id: int) -> dict[str, Any]:
+        """Packages found, how many have a METS problem, and the fixity counts over them."""
+        row = self.db.execute(
+            """SELECT COUNT(*), COALESCE(SUM(error IS NOT NULL), 0), COALESCE(SUM(listed), 0),
+                      COALESCE(SUM(ok), 0), COALESCE(SUM(mismatched), 0),
+                      COALESCE(SUM(missing), 0), COALESCE(SUM(unlisted), 0),
+                      COALESCE(SUM(unverified), 0)
+               FROM packages WHERE scan_id = ?""",
+            (scan_id,),
+        ).fetchone()
+        keys = ("listed", "ok", "mismatch", "missing", "not_listed", "unverified")
+        fixity = dict(zip(keys, row[2:], strict=True))
+        return {"found": row[0], "mets_errors": row[1], "fixity": fixity}
+
+    def package_problems(self, scan_id: int) -> Iterator[dict[str, Any]]:
+        """Every entry that is not ``ok``, package by package, streamed: mismatched, missing
+        and unverified listed entries, and files on disk that no METS lists."""
+        cur = self.db.execute(
+            """SELECT package, path, verdict, checksum_type, checksum, found, message, mets
+               FROM package_files WHERE scan_id = :s AND verdict NOT IN ('ok')
+               UNION ALL
+               SELECT f.package, f.path, f.fixity, NULL, NULL, NULL,
+                      CASE f.fixity WHEN 'not_listed' THEN 'on disk, listed by no METS'
+                           ELSE 'a METS of the package that cannot be read' END, NULL
+               FROM files f WHERE f.scan_id = :s AND f.package IS NOT NULL
+                 AND f.fixity IN ('not_listed', 'mets_error')
+               ORDER BY 1, 2""",
+            {"s": scan_id},
+        )
+        keys = ("package", "path", "verdict", "checksum_type", "checksum", "found", "message")
+        while batch := cur.fetchmany(1000):
+            for row in batch:
+                rec = dict(zip(keys, row[:7], strict=True))
+                rec["package"], rec["path"] = bytes(row[0]), bytes(row[1])
+                rec["mets"] = bytes(row[7]) if row[7] is not None else None
+                yield rec
+
+    def package_ids(self, scan_id: int) -> dict[bytes, str]:
+        """Package folder -> package id (METS OBJID or the folder's name)."""
+        rows = self.db.execute(
+            "SELECT path, package_id FROM packages WHERE scan_id = ?", (scan_id,)
+        ).fetchall()
+        return {bytes(p): i for p, i in rows}
 
     # -- assessments and overrides -----------------------------------------------------------
     def last_assessment(self, scan_id: int) -> int | None:
@@ -1096,7 +1406,7 @@ class Catalog:
         """Every file row of a scan with its identification (and, given an assessment, its
         rule, finding, status and risk), streamed in path order."""
         cur = self.db.execute(
-            f"""SELECT {", ".join("f." + c for c in FILE_COLUMNS[1:])},
+            f"""SELECT {", ".join("f." + c for c in ALL_FILE_COLUMNS[1:])},
                        {", ".join("i." + c for c in IDENT_COLUMNS)},
                        a.rule_id, a.finding, a.status, a.risk
                 FROM files f LEFT JOIN identifications i ON i.id = f.ident_id
@@ -1104,14 +1414,14 @@ class Catalog:
                 WHERE f.scan_id = ? ORDER BY f.path""",
             (assessment_id, scan_id),
         )
-        names = [*FILE_COLUMNS[1:], *IDENT_COLUMNS, "rule", "finding", "status", "risk"]
+        names = [*ALL_FILE_COLUMNS[1:], *IDENT_COLUMNS, "rule", "finding", "status", "risk"]
         while True:
             batch = cur.fetchmany(1000)
             if not batch:
                 return
             for row in batch:
                 rec = dict(zip(names, row, strict=True))
-                for key in ("path", "parent", "disk_path"):
+                for key in ("path", "parent", "disk_path", "package"):
                     if rec[key] is not None:
                         rec[key] = bytes(rec[key])
                 yield rec
@@ -1216,6 +1526,15 @@ def _scan_record(row: Sequence[Any]) -> ScanRecord:
     values[13] = json.loads(values[13]) if values[13] else {}
     values[14] = json.loads(values[14]) if values[14] else None
     return ScanRecord(*values)
+
+
+def _package_record(row: Sequence[Any]) -> dict[str, Any]:
+    rec = dict(zip(PACKAGE_FIELDS, row, strict=True))
+    rec["path"] = bytes(rec["path"])
+    rec["mets_path"] = bytes(rec["mets_path"])
+    rec["mets_docs"] = json.loads(rec["mets_docs"])
+    rec["warnings"] = json.loads(rec["warnings"]) if rec["warnings"] else []
+    return rec
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:

@@ -1,8 +1,8 @@
 """The ``preserveplan`` command line: thin wrappers over the Python API.
 
 Exit codes: 0 done; 1 failure; 2 usage error (bad arguments, missing root, unknown scan);
-3 catalog error; 4 catalog locked by another process; 130 interrupted (the scan resumes when
-the same command is run again).
+3 catalog error; 4 catalog locked by another process; 6 the Dask cluster (``--cluster``) cannot
+be reached or used; 130 interrupted (the scan resumes when the same command is run again).
 """
 
 from __future__ import annotations
@@ -100,6 +100,27 @@ def main() -> None:
 
 
 # -- scan --------------------------------------------------------------------------------------
+def cluster_option(f: F) -> F:
+    return click.option(
+        "--cluster",
+        metavar="ADDRESS",
+        default=None,
+        help="Run the per-file work on this Dask scheduler's workers (tcp://host:8786); "
+        "they must see the same paths. Default: local worker processes.",
+    )(f)
+
+
+def _check_cluster(opts: dict[str, Any]) -> None:
+    if opts.get("cluster") and opts.get("workers"):
+        raise click.UsageError(
+            "--workers and --cluster exclude each other (the cluster has its own)"
+        )
+    if opts.get("cluster"):
+        from .cluster import quiet_dask_logs
+
+        quiet_dask_logs()
+
+
 def scan_options(f: F) -> F:
     options = [
         db_option,
@@ -116,6 +137,7 @@ def scan_options(f: F) -> F:
             metavar="GLOB",
             help="Skip paths or names matching GLOB (repeatable); counted in the summary.",
         ),
+        cluster_option,
         click.option("--label", default=None, help="A note kept with the scan record."),
         click.option(
             "--rehash",
@@ -133,6 +155,12 @@ def scan_options(f: F) -> F:
             default=1,
             show_default=True,
             help="How many top-level folders name the organisation (municipality).",
+        ),
+        click.option(
+            "--org-from-package",
+            is_flag=True,
+            help="Files inside an information package (a folder with METS.xml) get the "
+            "package id (METS OBJID, else the folder's name) as their organisation.",
         ),
         click.option(
             "--max-depth",
@@ -184,6 +212,7 @@ def _do_scan(roots: tuple[str, ...], opts: dict[str, Any]) -> list[api.ScanResul
         max_ratio=opts["max_ratio"],
         tmp_dir=opts["tmp_dir"],
     )
+    _check_cluster(opts)
     show = not opts["quiet"] and not opts["as_json"]
     with ScanProgress(enabled=show) as progress:
         return api.scan(
@@ -195,8 +224,10 @@ def _do_scan(roots: tuple[str, ...], opts: dict[str, Any]) -> list[api.ScanResul
             rehash=opts["rehash"],
             follow_symlinks=opts["follow_symlinks"],
             org_depth=opts["org_depth"],
+            org_from_package=opts["org_from_package"],
             limits=limits,
             progress=progress if show else None,
+            cluster=opts["cluster"],
         )
 
 
@@ -233,6 +264,16 @@ def _print_summary(result: api.ScanResult) -> None:
     if s["containers"]:
         click.echo(
             "  containers: " + ", ".join(f"{k} {v}" for k, v in sorted(s["containers"].items()))
+        )
+    packages = s.get("packages")
+    if packages and packages["found"]:
+        fixity = packages["fixity"]
+        errors = f", {packages['mets_errors']} with a METS error" if packages["mets_errors"] else ""
+        click.echo(
+            f"  packages: {packages['found']}{errors}; fixity: {fixity['ok']} ok, "
+            f"{fixity['mismatch']} mismatch, {fixity['missing']} missing, "
+            f"{fixity['not_listed']} not listed, {fixity['unverified']} unverified "
+            f"(of {fixity['listed']} listed; preserveplan packages)"
         )
     click.echo(
         f"  this run: {run['hashed']} read ({run['bytes_read'] / 1e6:.1f} MB), "
@@ -328,6 +369,7 @@ def run(
                     scan_id=result.scan_id,
                     workers=opts["workers"],
                     progress=progress if show else None,
+                    cluster=opts["cluster"],
                 )
             catalog.unlock()
         written = api.write_inventory(catalog, result.scan_id, reports_dir)
@@ -366,6 +408,92 @@ def run(
         click.echo(f"{kind}: {Path(path).resolve()}")
 
 
+# -- import ------------------------------------------------------------------------------------
+@main.group("import")
+def import_group() -> None:
+    """Import a profile made elsewhere (DROID, Siegfried) as a scan, without reading the files."""
+
+
+def import_options(f: F) -> F:
+    options = [
+        click.argument("file", type=click.Path(exists=True, dir_okay=False)),
+        db_option,
+        click.option(
+            "--root",
+            default=None,
+            help="The archive root the profile's paths are relative to (default: the folder the "
+            "profile was made of, else the common parent of its top-level entries).",
+        ),
+        click.option("--label", default=None, help="A note kept with the scan record."),
+        click.option(
+            "--org-depth",
+            type=click.IntRange(0, 10),
+            default=1,
+            show_default=True,
+            help="How many top-level folders name the organisation (municipality).",
+        ),
+        click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _print_import(result: Any) -> None:
+    s = result.summary
+    imp = s["import"]
+    click.echo(f"scan {result.scan_id}: imported {imp['format']} {imp['source']}")
+    click.echo(f"  root: {imp['root']}")
+    click.echo(
+        f"  {imp['files']} files on disk, {imp['members']} members of {imp['containers']} "
+        f"containers; {imp['folders']} folders (counted, not stored: the catalog lists files)"
+    )
+    click.echo(
+        f"  identified {imp['identified']}, unidentified {imp['unidentified']}; "
+        f"SHA-256 for {imp['with_sha256']}, none for {imp['without_sha256']}"
+    )
+    click.echo("  outcomes: " + ", ".join(f"{k} {v}" for k, v in sorted(s["outcomes"].items())))
+    if s["containers"]:
+        click.echo(
+            "  containers: " + ", ".join(f"{k} {v}" for k, v in sorted(s["containers"].items()))
+        )
+    skipped = sum(imp["skipped"].values())
+    if skipped:
+        reasons = ", ".join(f"{k} {v}" for k, v in sorted(imp["skipped"].items()))
+        click.echo(f"  {skipped} rows skipped: {reasons}")
+    for reason, entry in sorted(imp["warnings"].items()):
+        click.echo(f"  {reason}: {entry['count']}", err=True)
+        for example in entry["examples"]:
+            click.echo(f"    {P.for_display(example)}", err=True)
+
+
+@import_group.command("droid-csv")
+@import_options
+def import_droid_csv(file: str, as_json: bool, **opts: Any) -> None:
+    """Import a DROID 6 CSV export (one row per file or per format; with or without hashes)."""
+    from .importers import import_droid_csv as run_import
+
+    result = run_import(file, **opts)
+    if as_json:
+        click.echo(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
+    else:
+        _print_import(result)
+
+
+@import_group.command("sf")
+@import_options
+def import_sf(file: str, as_json: bool, **opts: Any) -> None:
+    """Import Siegfried output: sf -json, -yaml or -csv (recognised by content), with -z members
+    and -hash sha256 checksums when present."""
+    from .importers import import_siegfried as run_import
+
+    result = run_import(file, **opts)
+    if as_json:
+        click.echo(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
+    else:
+        _print_import(result)
+
+
 # -- reading -----------------------------------------------------------------------------------
 @main.command("scans")
 @db_option
@@ -381,7 +509,66 @@ def scans_cmd(db: str | None, as_json: bool) -> None:
     for r in records:
         files = sum((r.summary or {}).get("outcomes", {}).values()) if r.summary else "-"
         label = f"  [{r.label}]" if r.label else ""
+        origin = r.options.get("import")
+        if origin:  # made elsewhere (DROID, sf) and imported: say from what
+            label += f"  (imported {origin['format']}: {origin['source']})"
         click.echo(f"{r.id:>4}  {r.status:<9} {r.started_at:<25} {files:>9}  {r.root}{label}")
+
+
+@main.command("packages")
+@db_option
+@scan_option
+@click.option(
+    "--problems",
+    is_flag=True,
+    help="List every entry that is not ok: mismatched, missing, not listed, unverified.",
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help="JSON output (with --problems: one object per line)."
+)
+def packages_cmd(db: str | None, scan_id: int | None, problems: bool, as_json: bool) -> None:
+    """Information packages (folders with METS.xml) found by a scan, and their fixity."""
+    with Catalog(db, readonly=True) as catalog:
+        record = catalog.scan(scan_id)
+        if problems:
+            for rec in catalog.package_problems(record.id):
+                if as_json:
+                    for key in ("package", "path", "mets"):
+                        if rec[key] is not None:
+                            rec[key] = P.to_text(rec[key])
+                    click.echo(json.dumps(rec, ensure_ascii=True))
+                else:
+                    click.echo(
+                        f"{rec['verdict']:<11} {P.for_display(rec['path'])}"
+                        + (f"  ({rec['message']})" if rec["message"] else "")
+                    )
+            return
+        rows = catalog.packages(record.id)
+    if as_json:
+        for row in rows:
+            row["path"], row["mets_path"] = P.to_text(row["path"]), P.to_text(row["mets_path"])
+        click.echo(json.dumps({"scan": record.id, "packages": rows}, indent=2))
+        return
+    click.echo(f"scan {record.id}: {len(rows)} information package(s)")
+    for row in rows:
+        kind = "; ".join(
+            f"{label} {row[k]}"
+            for k, label in (("content_type", "content"), ("type", "type"))
+            if row[k]
+        )
+        click.echo(
+            f"  {P.for_display(row['path']) or '(root)'}  id {row['package_id']}"
+            + (f"  [{kind}]" if kind else "")
+        )
+        click.echo(
+            f"    listed {row['listed']}: ok {row['ok']}, mismatch {row['mismatched']}, "
+            f"missing {row['missing']}; not listed {row['unlisted']}, "
+            f"unverified {row['unverified']}"
+        )
+        if row["error"]:
+            click.echo(f"    METS error: {row['error']}")
+        for warning in row["warnings"][:5]:
+            click.echo(f"    warning: {warning}")
 
 
 def _print_profile(rows: list[dict[str, Any]]) -> None:
@@ -901,6 +1088,7 @@ def calibrate(
     default=None,
     help="Parallel conversions (default: all cores).",
 )
+@cluster_option
 @click.option("--only", default=None, metavar="RULE|ORG", help="Only one rule id or organisation.")
 @click.option("--limit", type=click.IntRange(1), default=None, help="Convert at most N files now.")
 @click.option(
@@ -925,6 +1113,7 @@ def migrate(
     scan_id: int | None,
     out_dir: str,
     workers: int | None,
+    cluster: str | None,
     only: str | None,
     limit: int | None,
     timeout: float,
@@ -938,6 +1127,7 @@ def migrate(
     Run the same command again to resume; finished files are not redone."""
     from .migrate.runner import migrate as run_migrate
 
+    _check_cluster({"cluster": cluster, "workers": workers})
     show = not quiet and not as_json and not dry_run
     with Catalog(db) as catalog, ScanProgress(enabled=show, label="migrating") as progress:
         catalog.lock()
@@ -952,6 +1142,7 @@ def migrate(
             retry_failed=retry_failed,
             dry_run=dry_run,
             progress=progress if show else None,
+            cluster=cluster,
         )
         if premis:
             from .migrate.premis import write_premis

@@ -52,6 +52,11 @@ FIELDS = (
     "rule",
     "action",
     "finding",
+    # information packages (a folder with METS.xml): the package folder, its id (METS OBJID or
+    # the folder's name) and the file's fixity verdict against the METS (empty outside packages)
+    "package",
+    "package_id",
+    "fixity",
 )
 
 DROID_FIELDS = (
@@ -121,6 +126,7 @@ def records(catalog: Catalog, scan_id: int) -> Iterator[dict[str, Any]]:
     """The stable per-file records of a scan, in path order."""
     assessment_id = catalog.last_assessment(scan_id)
     actions = _actions(catalog, assessment_id)
+    package_ids = catalog.package_ids(scan_id)
     for row in catalog.iter_files(scan_id, assessment_id):
         path: bytes = row["path"]
         parent: bytes | None = row["parent"]
@@ -154,6 +160,9 @@ def records(catalog: Catalog, scan_id: int) -> Iterator[dict[str, Any]]:
             "rule": row["rule"],
             "action": actions.get(row["rule"] or "") if row["status"] == "migrate" else None,
             "finding": row["finding"],
+            "package": P.to_text(row["package"]) if row["package"] is not None else None,
+            "package_id": package_ids.get(row["package"]) if row["package"] is not None else None,
+            "fixity": row["fixity"],
         }
 
 

@@ -1,4 +1,8 @@
-"""Streaming SHA-256 that never changes the original (read-only, no atime update where allowed)."""
+"""Streaming SHA-256 that never changes the original (read-only, no atime update where allowed).
+
+Other digests (MD5, SHA-1, … as named by METS ``CHECKSUMTYPE``) can be computed in the same read,
+for files whose information package lists them with another algorithm.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,12 @@ import hashlib
 import os
 import stat
 import threading
+import zlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
+
+from .encryption import is_candidate, office_encryption
 
 CHUNK = 1 << 20
 _NOATIME = getattr(os, "O_NOATIME", 0)
@@ -30,6 +39,37 @@ class HashResult:
     mtime_ns: int | None
     outcome: str  # ok | empty | unreadable | vanished | changed | special | io_error
     message: str | None = None
+    digests: dict[str, str] | None = None  # extra algorithms asked for: METS name -> hex
+
+
+class _Digest(Protocol):
+    def update(self, data: memoryview, /) -> None: ...
+    def hexdigest(self) -> str: ...
+
+
+class _Checksum32:
+    """CRC32 or Adler-32 with the hashlib interface (8 hex digits)."""
+
+    def __init__(self, fn: Callable[[memoryview, int], int], start: int) -> None:
+        self.fn, self.value = fn, start
+
+    def update(self, data: memoryview, /) -> None:
+        self.value = self.fn(data, self.value)
+
+    def hexdigest(self) -> str:
+        return f"{self.value & 0xFFFFFFFF:08x}"
+
+
+# Algorithms by their METS CHECKSUMTYPE name (SHA-256 is always computed).
+ALGORITHMS: dict[str, Callable[[], _Digest]] = {
+    "MD5": lambda: hashlib.md5(usedforsecurity=False),
+    "SHA-1": lambda: hashlib.sha1(usedforsecurity=False),
+    "SHA-256": hashlib.sha256,
+    "SHA-384": hashlib.sha384,
+    "SHA-512": hashlib.sha512,
+    "CRC32": lambda: _Checksum32(zlib.crc32, 0),
+    "Adler-32": lambda: _Checksum32(zlib.adler32, 1),
+}
 
 
 def open_readonly(path: bytes) -> int:
@@ -47,10 +87,20 @@ def open_readonly(path: bytes) -> int:
         raise
 
 
-def sha256_file(path: bytes, size: int | None = None, mtime_ns: int | None = None) -> HashResult:
+def sha256_file(
+    path: bytes,
+    size: int | None = None,
+    mtime_ns: int | None = None,
+    extra: Sequence[str] = (),
+    *,
+    inspect: bool = True,
+) -> HashResult:
     """Hash a file and return what was read; flag a file that changes while it is being read.
 
-    ``size``/``mtime_ns`` (from the walk) are only reported back if the file cannot be read."""
+    ``size``/``mtime_ns`` (from the walk) are only reported back if the file cannot be read.
+    ``extra`` names more algorithms (keys of :data:`ALGORITHMS`) computed in the same read.
+    ``inspect``: also look for encryption (PDF /Encrypt, password-protected office documents,
+    outcome ``encrypted``); a migration checking a source it already knows turns it off."""
     try:
         fd = open_readonly(path)
     except OSError as exc:
@@ -60,22 +110,31 @@ def sha256_file(path: bytes, size: int | None = None, mtime_ns: int | None = Non
         if not stat.S_ISREG(before.st_mode):
             return HashResult(None, None, before.st_mtime_ns, "special", "not a regular file")
         digest = hashlib.sha256()
+        others = {name: ALGORITHMS[name]() for name in extra if name != "SHA-256"}
         total = 0
         buf = _buffer()
         view = memoryview(buf)
         pdf = _PdfEncryption()
+        head = b""
         while True:
             n = os.readv(fd, [buf])
             if not n:
                 break
             digest.update(view[:n])
-            pdf.feed(view[:n], first=total == 0)
+            for other in others.values():
+                other.update(view[:n])
+            if inspect and total == 0:
+                head = bytes(view[: min(n, 4096)])
+                pdf.feed(view[:n], first=True)
+            elif inspect:
+                pdf.feed(view[:n], first=False)
             total += n
         after = os.fstat(fd)
     except OSError as exc:
         return HashResult(None, size, mtime_ns, error_outcome(exc), exc.strerror or str(exc))
     finally:
         os.close(fd)
+    digests = {name: h.hexdigest() for name, h in others.items()} if extra else None
     if (after.st_size, after.st_mtime_ns) != (
         before.st_size,
         before.st_mtime_ns,
@@ -86,9 +145,12 @@ def sha256_file(path: bytes, size: int | None = None, mtime_ns: int | None = Non
             after.st_mtime_ns,
             "changed",
             "file changed while it was being read; scan again when it is stable",
+            digests,
         )
     if total == 0:
-        return HashResult(digest.hexdigest(), 0, before.st_mtime_ns, "empty", "zero-length file")
+        return HashResult(
+            digest.hexdigest(), 0, before.st_mtime_ns, "empty", "zero-length file", digests
+        )
     if pdf.encrypted():
         return HashResult(
             digest.hexdigest(),
@@ -96,8 +158,15 @@ def sha256_file(path: bytes, size: int | None = None, mtime_ns: int | None = Non
             before.st_mtime_ns,
             "encrypted",
             "PDF with an /Encrypt dictionary: password-protected or permission-restricted",
+            digests,
         )
-    return HashResult(digest.hexdigest(), total, before.st_mtime_ns, "ok")
+    if inspect and is_candidate(head):
+        message = office_encryption(path, head)
+        if message is not None:
+            return HashResult(
+                digest.hexdigest(), total, before.st_mtime_ns, "encrypted", message, digests
+            )
+    return HashResult(digest.hexdigest(), total, before.st_mtime_ns, "ok", None, digests)
 
 
 class _PdfEncryption:

@@ -12,25 +12,31 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from multiprocessing import get_context
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .. import paths as P
-from ..catalog import Catalog, PriorFile
+from ..catalog import ALL_FILE_COLUMNS, Catalog, PriorFile
+from ..cluster import WorkerKilled
 from ..errors import PreserveplanError, UsageError
 from ..versions import engine_info
 from . import worker
 from .containers import ContainerResult, Limits
 from .fixity import HashResult
 from .identify import CONTAINER_PUIDS, is_io_error
+from .packages import Check, Packages
 from .walk import Entry, WalkStats, walk
+
+if TYPE_CHECKING:
+    from ..cluster import Cluster
 
 HASH_BATCH_FILES = 128
 HASH_BATCH_BYTES = 64 * 1024**2
 IDENT_BATCH = 64
+CLUSTER_BATCH_SCALE = 4  # on a Dask cluster each task is a round trip through the scheduler
 WALK_CHUNK = 512
 FLUSH_ROWS = 5000
 FLUSH_SECONDS = 1.0
@@ -62,6 +68,8 @@ class _Pending:
     message: str | None = None
     ident_id: int | None = None
     ident_errors: str | None = None
+    digests: dict[str, str] | None = None  # other algorithms, for files in packages
+    fixity: str | None = None  # carried from the base scan (file and METS unchanged)
 
 
 @dataclass
@@ -100,17 +108,31 @@ def scan(
     org_depth: int = 1,
     limits: Limits | None = None,
     progress: Progress | None = None,
+    cluster: str | None = None,
+    org_from_package: bool = False,
 ) -> list[ScanResult]:
     """Scan one or more archive roots into the catalog; one scan record per root.
 
     Resumes an unfinished scan of the same root (same options), and reuses checksums and
     identifications of files unchanged since the last complete scan unless ``rehash``.
+    Files inside information packages (a folder with ``METS.xml``) are checked against the
+    METS checksums; ``org_from_package`` makes the package id their organisation.
+    ``cluster`` (``tcp://host:port``): hash and identify on that Dask cluster's workers
+    instead of a local process pool (``workers`` is then the cluster's).
     """
     if isinstance(roots, (str, bytes, os.PathLike)):
         roots = [roots]
     root_list = [_check_root(r) for r in roots]
+    conn = None
+    if cluster is not None:
+        from ..cluster import connect
+
+        conn = connect(cluster)  # fails before the catalog is touched
     catalog = db if isinstance(db, Catalog) else Catalog(db)
     try:
+        if conn is not None:
+            conn.check(archives=root_list)
+            workers = conn.threads
         catalog.lock()
         return [
             _Scan(
@@ -124,10 +146,14 @@ def scan(
                 org_depth=org_depth,
                 limits=limits or Limits(),
                 progress=progress,
+                cluster=conn,
+                org_from_package=org_from_package,
             ).run()
             for root in root_list
         ]
     finally:
+        if conn is not None:
+            conn.close()
         if isinstance(db, Catalog):
             catalog.unlock()
         else:
@@ -160,8 +186,14 @@ class _Scan:
         org_depth: int,
         limits: Limits,
         progress: Progress | None,
+        cluster: Cluster | None = None,
+        org_from_package: bool = False,
     ) -> None:
         self.catalog = catalog
+        self.org_from_package = org_from_package
+        self.cluster = cluster
+        scale = CLUSTER_BATCH_SCALE if cluster is not None else 1
+        self.hash_batch, self.ident_batch = HASH_BATCH_FILES * scale, IDENT_BATCH * scale
         self.root = root
         self.workers = max(1, workers)
         self.exclude = list(exclude)
@@ -177,12 +209,14 @@ class _Scan:
             "exclude": sorted(self.exclude),
             "follow_symlinks": follow_symlinks,
             "org_depth": org_depth,
+            "org_from_package": org_from_package,
             "rehash": rehash,
             "limits": limits.as_dict(),
         }
         self.counters = _Counters()
         self.walk_stats = WalkStats()
-        self.rows: list[tuple[Any, ...]] = []
+        self.rows: list[tuple[Any, ...]] = []  # in ALL_FILE_COLUMNS order
+        self.to_check: list[tuple[int, Check]] = []  # rows of package files awaiting a verdict
         self.waiting: dict[tuple[str, str], list[_Pending]] = {}
         self.hash_queue: list[_Pending] = []
         self.hash_queue_bytes = 0
@@ -192,7 +226,7 @@ class _Scan:
         self.pending_rows = 0  # rows written in SQL (copied), not yet committed
         self.orgs: dict[bytes, str] = {}
         self.breaks_in_a_row = 0
-        self.pool: ProcessPoolExecutor | None = None
+        self.pool: Executor | None = None
         self.last_flush = time.monotonic()
 
     # -- setup -------------------------------------------------------------------------------
@@ -202,7 +236,7 @@ class _Scan:
         resumed = scan_id is not None
         if scan_id is None:
             cat.abandon_running(self.root)
-            base = cat.last_complete_scan(self.root)
+            base = cat.last_complete_scan(self.root, scanned=True)
             scan_id = cat.create_scan(
                 self.root,
                 label=self.label,
@@ -220,7 +254,9 @@ class _Scan:
             base_record is not None
             and self.base_same_engine
             and base_record.options.get("org_depth") == self.org_depth
+            and bool(base_record.options.get("org_from_package")) == self.org_from_package
         )
+        self.packages = Packages(cat, self.root, scan_id, self.base_id, reuse=not self.rehash)
         self.resuming = (
             resumed
             and cat.db.execute(
@@ -234,6 +270,7 @@ class _Scan:
         try:
             self._pipeline()
             self._flush(force=True)
+            self.package_summary = cat.finish_packages(scan_id)
         except BaseException:
             if cat.db.in_transaction:
                 cat.db.execute("COMMIT")  # keep what is complete: the scan resumes from here
@@ -288,7 +325,7 @@ class _Scan:
                 if exhausted or not self.in_flight:
                     self._submit_hashes(final=True)
                 if self.ident_queue and (
-                    exhausted or len(self.ident_queue) >= IDENT_BATCH or not self.in_flight
+                    exhausted or len(self.ident_queue) >= self.ident_batch or not self.in_flight
                 ):
                     self._submit_idents()
                 if not self.in_flight:
@@ -306,6 +343,9 @@ class _Scan:
                     except BrokenProcessPool:
                         self._recover([task])
                         continue
+                    except WorkerKilled:
+                        self._killed(task)
+                        continue
                     self.breaks_in_a_row = 0
                     getattr(self, f"_done_{task.kind}")(result, task.payload)
                 self._flush()
@@ -313,7 +353,9 @@ class _Scan:
             if self.pool is not None:
                 self.pool.shutdown(wait=True, cancel_futures=True)
 
-    def _new_pool(self) -> ProcessPoolExecutor:
+    def _new_pool(self) -> Executor:
+        if self.cluster is not None:
+            return self.cluster.executor(archives=[self.root], limits=self.limits)
         return ProcessPoolExecutor(
             self.workers,
             mp_context=get_context("forkserver"),
@@ -335,16 +377,30 @@ class _Scan:
         recorded (outcome ``worker_crash``) after its second try."""
         failed += list(self.in_flight.values())  # every task of a broken pool is lost
         self.in_flight.clear()
+        self._count_break()
+        if self.pool is not None:
+            self.pool.shutdown(wait=False, cancel_futures=True)
+        self.pool = None
+        self._resend(failed)
+
+    def _killed(self, task: _Task) -> None:
+        """On a Dask cluster, the tasks of a lost worker are run again by Dask; a task whose
+        workers kept dying ends here, having had its second chance already: a batch is split
+        into one task per file, a single file is recorded as ``worker_crash``."""
+        self._count_break()
+        task.attempt = 1
+        self._resend([task])
+
+    def _count_break(self) -> None:
         self.breaks_in_a_row += 1
         if self.breaks_in_a_row > MAX_BREAKS_IN_A_ROW:
             raise PreserveplanError(
                 "worker processes keep dying before finishing any work (out of memory? a "
                 "script run from standard input?); the scan can be resumed when fixed"
             )
-        if self.pool is not None:
-            self.pool.shutdown(wait=False, cancel_futures=True)
-        self.pool = None
         self.worker_restarts += 1
+
+    def _resend(self, failed: list[_Task]) -> None:
         for task in failed:
             if task.kind == "hash" and len(task.payload) > 1:
                 for pending, item in zip(task.payload, task.args[0], strict=True):
@@ -385,10 +441,16 @@ class _Scan:
             files = [e for e in chunk if e.outcome is None]
             if files and self.copy_in_sql:
                 # The common yearly case: unchanged files are copied from the base scan inside
-                # SQLite, with their identifications and container members.
-                copied, members = self.catalog.copy_unchanged(
-                    self.base_id, self.scan_id, [(e.rel, e.size, e.mtime_ns) for e in files]
-                )
+                # SQLite, with their identifications and container members (and fixity verdict:
+                # not for files of a package whose METS changed, which are checked again).
+                unchanged = []
+                for e in files:
+                    package = self.packages.of(e.rel)
+                    if package is None or package.unchanged:
+                        unchanged.append(
+                            (e.rel, e.size, e.mtime_ns, package.path if package else None)
+                        )
+                copied, members = self.catalog.copy_unchanged(self.base_id, self.scan_id, unchanged)
                 self.counters.reused += len(copied)
                 self.counters.members += members
                 self.pending_rows += len(copied) + members
@@ -413,9 +475,15 @@ class _Scan:
             return False
         if old.outcome not in ("ok", "empty", "identify_error", "encrypted"):
             return False
+        package = self.packages.of(entry.rel)
+        if package is not None and not package.unchanged:
+            return False  # its METS changed: read the file again to check it
+        if old.package != (package.path if package is not None else None):
+            return False
         pending = _Pending(
             entry, old.sha256, P.extension(entry.rel), outcome=old.outcome, message=old.message
         )
+        pending.fixity = old.fixity
         self.counters.reused += 1
         if self.base_same_engine and old.ident_id is not None:
             pending.ident_id = old.ident_id
@@ -433,10 +501,10 @@ class _Scan:
         """Send full batches (by count or bytes) to the pool; everything if ``final``."""
         queue = self.hash_queue
         while queue and (
-            final or len(queue) >= HASH_BATCH_FILES or self.hash_queue_bytes >= HASH_BATCH_BYTES
+            final or len(queue) >= self.hash_batch or self.hash_queue_bytes >= HASH_BATCH_BYTES
         ):
             count = nbytes = 0
-            for p in queue[:HASH_BATCH_FILES]:
+            for p in queue[: self.hash_batch]:
                 count += 1
                 nbytes += p.entry.size or 0
                 if nbytes >= HASH_BATCH_BYTES:
@@ -444,7 +512,11 @@ class _Scan:
             batch = queue[:count]
             del queue[:count]
             self.hash_queue_bytes -= nbytes
-            items = [(p.entry.path, p.entry.size, p.entry.mtime_ns) for p in batch]
+            algorithms = self.packages.algorithms
+            items = [
+                (p.entry.path, p.entry.size, p.entry.mtime_ns, algorithms(p.entry.rel))
+                for p in batch
+            ]
             self._submit(_Task("hash", batch, worker.hash_files, (items,)))
 
     def _done_hash(self, results: list[HashResult], batch: list[_Pending]) -> None:
@@ -455,6 +527,7 @@ class _Scan:
             entry = pending.entry
             entry.size, entry.mtime_ns = res.size, res.mtime_ns
             pending.sha256, pending.outcome, pending.message = res.sha256, res.outcome, res.message
+            pending.digests = res.digests
             if res.sha256 is None or res.outcome not in ("ok", "empty", "changed", "encrypted"):
                 self._add_row(pending)
             else:
@@ -484,8 +557,8 @@ class _Scan:
 
     def _submit_idents(self) -> None:
         while self.ident_queue:
-            keys = self.ident_queue[:IDENT_BATCH]
-            del self.ident_queue[:IDENT_BATCH]
+            keys = self.ident_queue[: self.ident_batch]
+            del self.ident_queue[: self.ident_batch]
             paths = [self.waiting[k][0].entry.path for k in keys]
             self._submit(_Task("ident", keys, worker.identify_files, (paths,)))
 
@@ -526,6 +599,7 @@ class _Scan:
         self.counters.members += len(result.members)
         self.catalog.delete_members(self.scan_id, pending.entry.rel)
         org = self._org(pending.entry.rel)
+        package = self.packages.of(pending.entry.rel)
         stored = self.catalog.add_identifications(
             [
                 (m.sha256, m.ext, m.ident)
@@ -556,6 +630,8 @@ class _Scan:
                     m.message,
                     m.container,
                     m.container_message,
+                    package.path if package is not None else None,
+                    None,
                 )
             )
         self._add_row(pending, container=(result.status, result.message))
@@ -568,6 +644,10 @@ class _Scan:
         self, p: _Pending, container: tuple[str | None, str | None] = (None, None)
     ) -> None:
         e = p.entry
+        package = self.packages.of(e.rel)
+        if package is not None and p.fixity is None and e.kind != "directory":
+            check = Check(e.rel, e.kind, e.size, p.outcome, p.sha256, p.digests, package)
+            self.to_check.append((len(self.rows), check))
         self.rows.append(
             (
                 self.scan_id,
@@ -585,6 +665,8 @@ class _Scan:
                 p.message,
                 container[0],
                 container[1],
+                package.path if package is not None else None,
+                p.fixity if package is not None else None,
             )
         )
         self._advance(1, e.size or 0)
@@ -603,7 +685,13 @@ class _Scan:
         ):
             return
         db = self.catalog.db
-        self.catalog.insert_files(self.rows)
+        if self.to_check:
+            # Fixity verdicts of package files, one catalog look-up per flush.
+            verdicts = self.packages.verify([c for _, c in self.to_check])
+            for (index, _), verdict in zip(self.to_check, verdicts, strict=True):
+                self.rows[index] = (*self.rows[index][:-1], verdict)
+            self.to_check.clear()
+        self.catalog.insert_files(self.rows, ALL_FILE_COLUMNS)
         self.rows.clear()
         self.pending_rows = 0
         db.execute("COMMIT")
@@ -617,7 +705,9 @@ class _Scan:
         if org is None:
             if len(self.orgs) > 10_000:
                 self.orgs.clear()
-            org = self.orgs[folder] = P.org_of(rel, self.org_depth)
+            package = self.packages.of(rel) if self.org_from_package else None
+            org = package.package_id if package is not None else P.org_of(rel, self.org_depth)
+            self.orgs[folder] = org
         return org
 
     # -- summary -----------------------------------------------------------------------------
@@ -630,6 +720,7 @@ class _Scan:
             "containers": counts["container"],
             "entries": counts.get("where", {}),
             "excluded": self.walk_stats.excluded,
+            "packages": self.package_summary,
             "this_run": {
                 "seconds": round(seconds, 3),
                 "resumed": resumed,
@@ -643,6 +734,7 @@ class _Scan:
                 "containers_expanded": c.containers,
                 "members": c.members,
                 "worker_restarts": self.worker_restarts,
+                "cluster": self.cluster.address if self.cluster is not None else None,
             },
         }
         if self.base_id is not None:

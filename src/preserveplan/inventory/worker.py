@@ -18,10 +18,17 @@ _limits = Limits()
 
 def init(limits: Limits) -> None:
     """Pool initializer: the coordinator handles Ctrl-C; workers get their scanner."""
-    global _identifier, _limits
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _identifier = Identifier()
+    prepare(limits)
+
+
+def prepare(limits: Limits) -> None:
+    """Set up this process for a scan's tasks: its container limits, and the scanner (made
+    once). Dask workers (``cluster.py``) call it before each task: one serves many scans, and
+    their signals are Dask's own."""
+    global _limits
     _limits = limits
+    _ident()
 
 
 def _ident() -> Identifier:
@@ -36,8 +43,11 @@ def ready() -> bool:
     return _identifier is not None
 
 
-def hash_files(items: list[tuple[bytes, int | None, int | None]]) -> list[HashResult]:
-    return [sha256_file(path, size, mtime) for path, size, mtime in items]
+def hash_files(
+    items: list[tuple[bytes, int | None, int | None, tuple[str, ...]]],
+) -> list[HashResult]:
+    """(path, size, mtime, extra algorithms) -> SHA-256 (and the extra digests), one read each."""
+    return [sha256_file(path, size, mtime, extra) for path, size, mtime, extra in items]
 
 
 def identify_files(paths: list[bytes]) -> list[dict[str, Any]]:

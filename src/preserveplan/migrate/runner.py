@@ -15,17 +15,28 @@ import errno
 import json
 import os
 from collections.abc import Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import (
+    FIRST_COMPLETED,
+    Executor,
+    Future,
+    ProcessPoolExecutor,
+    ThreadPoolExecutor,
+    wait,
+)
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..catalog import Catalog, now
+from ..cluster import WorkerKilled
 from ..errors import PreserveplanError, UsageError
 from ..inventory.fixity import sha256_file
 from .registry import MODULES, SUFFIX
+
+if TYPE_CHECKING:
+    from ..cluster import Cluster
 
 
 class SourceModifiedError(PreserveplanError):
@@ -56,8 +67,30 @@ def partial_path(dst: Path) -> Path:
     return dst.with_name(f".{dst.stem}.partial{dst.suffix}")
 
 
+_CHECKS: tuple[int, ThreadPoolExecutor] | None = None
+
+
+def _checks() -> ThreadPoolExecutor:
+    """Two threads per worker process for the checks that run beside a conversion."""
+    global _CHECKS
+    if _CHECKS is None or _CHECKS[0] != os.getpid():  # a forked child needs its own threads
+        _CHECKS = (os.getpid(), ThreadPoolExecutor(2, thread_name_prefix="preserveplan-check"))
+    return _CHECKS[1]
+
+
 def convert_one(task: dict[str, Any]) -> dict[str, Any]:
-    """Worker: convert one file, validate the output, rename it into place."""
+    """Worker: convert one file, validate the output, rename it into place.
+
+    One conversion at a time per worker; the checks around it overlap with it where that
+    changes nothing: the source is hashed while the converter runs (it reads the source too)
+    and again while the output is validated and hashed, so a core the converter leaves idle does
+    the hashing (hashlib and the reads release the GIL). The source's status (inode, size,
+    mtime, ctime) is taken before the conversion starts and after the second hash: a change in
+    it or between the two hashes means the ORIGINAL was modified while we worked on it
+    (``source-modified``, the run stops); an unchanged status with a checksum that differs from
+    the scan's means it changed before (``source-changed``). The output is renamed into place
+    only when the source is the scanned one, untouched, and the output validated.
+    """
     from .validate import validate_file
 
     src = Path(os.fsdecode(task["src"]))
@@ -68,21 +101,20 @@ def convert_one(task: dict[str, Any]) -> dict[str, Any]:
     def finish(outcome: str, message: str, **extra: Any) -> dict[str, Any]:
         return {**out, **extra, "outcome": outcome, "message": message, "finished_at": now()}
 
-    before = sha256_file(task["src"])
-    out["source_sha256"] = before.sha256
-    if before.sha256 is None:
-        return finish(before.outcome, before.message or "source cannot be read")
-    if task["expected_sha256"] and before.sha256 != task["expected_sha256"]:
-        return finish("source-changed", "the source differs from the scan: scan again first")
     partial = partial_path(dst)
     module = MODULES[task["tool"]]
     need = _space_needed(task.get("size") or 0)
+    pool = _checks()
+    status_before = _status(task["src"])
+    hashing = pool.submit(sha256_file, task["src"], inspect=False)
     try:
         dst.parent.mkdir(parents=True, exist_ok=True)
         if _free_space(dst.parent) < need:
+            hashing.result()
             return finish("disk-full", f"less than {need // 2**20} MiB free on the output device")
         result = module.convert(src, partial, timeout=task["timeout"], target=task["target"])
     except OSError as exc:
+        hashing.result()
         if exc.errno == errno.ENOSPC:
             return finish("disk-full", f"no space left on the output device: {exc}")
         return finish("failed", f"{exc.strerror or exc}")
@@ -90,9 +122,28 @@ def convert_one(task: dict[str, Any]) -> dict[str, Any]:
         tool_version=result.tool_version,
         command=json.dumps([str(c) for c in result.command]),
     )
-    after = sha256_file(task["src"])
-    if after.sha256 != before.sha256:
+    before = hashing.result()
+    out["source_sha256"] = before.sha256
+    if before.sha256 is None:
+        _unlink(partial)
+        return finish(before.outcome, before.message or "source cannot be read")
+    rehashing = pool.submit(sha256_file, task["src"], inspect=False)
+    check = digest = None
+    failure: OSError | None = None
+    if result.ok:
+        output_hash = pool.submit(sha256_file, os.fsencode(partial), inspect=False)
+        try:
+            check = validate_file(partial, task["target_puid"])
+        except OSError as exc:
+            failure = exc
+        digest = output_hash.result()
+    after = rehashing.result()
+    if after.sha256 != before.sha256 or _status(task["src"]) != status_before:
+        _unlink(partial)
         return finish("source-modified", "the ORIGINAL changed during its conversion")
+    if task["expected_sha256"] and before.sha256 != task["expected_sha256"]:
+        _unlink(partial)
+        return finish("source-changed", "the source differs from the scan: scan again first")
     if not result.ok:
         _unlink(partial)
         # Converters rarely say "disk full" clearly (Ghostscript: "ioerror"): look at the disk.
@@ -100,14 +151,17 @@ def convert_one(task: dict[str, Any]) -> dict[str, Any]:
             return finish("disk-full", f"the output device is full ({result.message})")
         return finish(result.outcome, result.message)
     try:
-        check = validate_file(partial, task["target_puid"])
+        if failure is not None:
+            raise failure
+        assert check is not None and digest is not None
         out["validation"] = json.dumps(check.as_json(), ensure_ascii=False)
         out["output_puid"] = check.puid
         if not check.valid:
             _unlink(partial)
             errors = "; ".join(f"{p.clause}: {p.message}" for p in check.errors[:5])
             return finish("invalid", f"output failed validation: {errors}")
-        digest = sha256_file(os.fsencode(partial))
+        if digest.sha256 is None:
+            raise OSError(errno.EIO, f"output cannot be read back: {digest.message}")
         os.replace(partial, dst)
     except OSError as exc:
         _unlink(partial)
@@ -120,6 +174,15 @@ def convert_one(task: dict[str, Any]) -> dict[str, Any]:
         output_sha256=digest.sha256,
         output_size=digest.size,
     )
+
+
+def _status(path: bytes) -> tuple[int, ...] | None:
+    """What changes when a file is written, renamed over or touched (ctime cannot be set back)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 MIN_FREE = 16 * 2**20
@@ -172,8 +235,12 @@ def migrate(
     retry_failed: bool = False,
     dry_run: bool = False,
     progress: Any = None,
+    cluster: str | None = None,
 ) -> MigrationSummary:
-    """Run (or resume) the migration of a scan's newest assessment into ``out_dir``."""
+    """Run (or resume) the migration of a scan's newest assessment into ``out_dir``.
+
+    ``cluster`` (``tcp://host:port``): convert on that Dask cluster's workers, which must see
+    the archive and ``out_dir`` under the same paths (``workers`` is then the cluster's)."""
     record = catalog.scan(scan_id)
     aid = catalog.last_assessment(record.id)
     if aid is None:
@@ -201,19 +268,36 @@ def migrate(
         return summary
     rootb = str(root).encode("utf-8", "surrogateescape")
     outb = str(out).encode("utf-8", "surrogateescape")
+    conn = None
+    if cluster is not None and todo:
+        from ..cluster import connect
+
+        conn = connect(cluster)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            conn.check(archives=[rootb], output=outb, tools=catalog.migration_tools(run_id))
+        except BaseException:
+            conn.close()
+            raise
+        workers = conn.threads
     if progress is not None:
         progress.total(len(todo), sum(t[2] or 0 for t in todo))
-    stopped = _run(
-        catalog,
-        run_id,
-        todo,
-        rootb,
-        outb,
-        workers or os.cpu_count() or 1,
-        timeout,
-        progress,
-        summary,
-    )
+    try:
+        stopped = _run(
+            catalog,
+            run_id,
+            todo,
+            rootb,
+            outb,
+            workers or os.cpu_count() or 1,
+            timeout,
+            progress,
+            summary,
+            conn,
+        )
+    finally:
+        if conn is not None:
+            conn.close()
     summary.stopped = stopped
     _fill_summary(catalog, summary)
     catalog.finish_migration_run(run_id, "stopped" if stopped else "complete", summary.as_dict())
@@ -257,11 +341,12 @@ def _run(
     timeout: float,
     progress: Any,
     summary: MigrationSummary,
+    cluster: Cluster | None = None,
 ) -> str | None:
     tasks: Iterator[tuple[bytes, bytes, int | None, str | None, str, str, str, int]] = iter(todo)
     in_flight: dict[Future[dict[str, Any]], tuple[bytes, str, int]] = {}
     stopped: str | None = None
-    pool = _new_pool(workers)
+    pool = _new_pool(workers, cluster, root, out)
     try:
         while True:
             while stopped is None and len(in_flight) < workers * 2:
@@ -285,7 +370,7 @@ def _run(
                     fut = pool.submit(convert_one, task)
                 except BrokenProcessPool:  # a worker died: a new pool, and go on
                     pool.shutdown(wait=False, cancel_futures=True)
-                    pool = _new_pool(workers)
+                    pool = _new_pool(workers, cluster, root, out)
                     fut = pool.submit(convert_one, task)
                 in_flight[fut] = (path, tool, attempts + 1)
             if not in_flight:
@@ -299,6 +384,13 @@ def _run(
                     result = {
                         "outcome": "crashed",
                         "message": f"the worker process died during this conversion: {exc}",
+                        "started_at": now(),
+                        "finished_at": now(),
+                    }
+                except WorkerKilled as exc:  # Dask gave up: its workers died on this file
+                    result = {
+                        "outcome": "crashed",
+                        "message": f"worker processes died again and again on this file: {exc}",
                         "started_at": now(),
                         "finished_at": now(),
                     }
@@ -320,7 +412,11 @@ def _run(
     return stopped
 
 
-def _new_pool(workers: int) -> ProcessPoolExecutor:
+def _new_pool(
+    workers: int, cluster: Cluster | None = None, root: bytes = b"", out: bytes = b""
+) -> Executor:
+    if cluster is not None:
+        return cluster.executor(archives=[root], output=out)
     return ProcessPoolExecutor(workers, mp_context=get_context("forkserver"))
 
 

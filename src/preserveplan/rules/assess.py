@@ -1,8 +1,9 @@
 """Apply a ruleset to a scan, inside SQLite: one INSERT … SELECT, no Python object per file.
 
 Each file (on disk or in a container) gets exactly one outcome: the most specific format rule
-(PUID > MIME > extension > class), unless a finding needs a person first (encrypted,
-unreadable/empty/corrupt, unidentified, several matches, extension mismatch), unless a manual
+(PUID > MIME > extension > class), unless a finding needs a person first (fixity mismatch
+against its package's METS, unreadable METS, encrypted, unreadable/empty/corrupt, not listed
+in its package's METS, unidentified, several matches, extension mismatch), unless a manual
 decision (override, by SHA-256) says otherwise.
 """
 
@@ -28,8 +29,11 @@ FROM (
     SELECT f.path, f.sha256,
            COALESCE(rp.rule_id, rm.rule_id, re.rule_id, rc.rule_id) AS rule_id,
            CASE
+               WHEN f.fixity = 'mismatch' THEN 'fixity_mismatch'
+               WHEN f.fixity = 'mets_error' THEN 'mets_error'
                WHEN f.outcome = 'encrypted' THEN 'encrypted'
                WHEN f.outcome NOT IN ('ok', 'changed') THEN 'unreadable'
+               WHEN f.fixity = 'not_listed' THEN 'not_in_mets'
                WHEN i.puid IS NULL OR i.puid = 'UNKNOWN' THEN 'unidentified'
                WHEN i.match_count > 1 THEN 'multiple_matches'
                WHEN i.warning LIKE '%extension mismatch%' THEN 'extension_mismatch'
@@ -82,7 +86,7 @@ def _load_policy(cat: Catalog, ruleset: Ruleset) -> None:
     )
     db.executemany(
         "INSERT INTO temp.finding_table VALUES (?, ?, ?)",
-        [(k, f.status, f.risk) for k, f in ruleset.findings.items() if k in FINDINGS],
+        [(k, f.status, f.risk) for k, f in ruleset.effective_findings.items() if k in FINDINGS],
     )
 
 

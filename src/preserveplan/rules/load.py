@@ -20,6 +20,7 @@ from ..pronom import formats, is_puid
 from .model import (
     FINDINGS,
     MATCH_KEYS,
+    REQUIRED_FINDINGS,
     RISKS,
     STATUSES,
     TARGETS,
@@ -240,7 +241,7 @@ def _findings(f: _File, raw: Any, doc: CommentedMap, *, require_all: bool) -> di
     out: dict[str, Finding] = {}
     if raw is None:
         if require_all:
-            f.error(_line(doc), f"missing 'findings' ({', '.join(FINDINGS)})")
+            f.error(_line(doc), f"missing 'findings' ({', '.join(REQUIRED_FINDINGS)})")
         return out
     if not isinstance(raw, CommentedMap):
         f.error(_line(doc, "findings"), "'findings' must be a mapping")
@@ -262,7 +263,7 @@ def _findings(f: _File, raw: Any, doc: CommentedMap, *, require_all: bool) -> di
         if status and risk and rationale and source:
             out[key] = Finding(status, risk, rationale, source)
     if require_all:
-        for key in FINDINGS:
+        for key in REQUIRED_FINDINGS:
             if key not in raw:
                 f.error(_line(raw), f"missing finding {key!r}")
     return out

@@ -13,7 +13,16 @@ TOOLS = ("libreoffice", "ghostscript", "ffmpeg", "imagemagick", "msgconvert")
 TARGETS = ("pdfa-2b", "tiff", "png", "ffv1-mkv", "wav", "flac", "eml", "odt", "ods", "csv", "xml")
 # Most specific first: a PUID rule beats a MIME rule beats an extension rule beats a class rule.
 MATCH_KEYS = ("puid", "mime", "ext", "class")
-FINDINGS = ("encrypted", "unreadable", "unidentified", "multiple_matches", "extension_mismatch")
+# Findings every ruleset that extends nothing must state, and (after them) the findings added
+# later, which a ruleset may state and which otherwise take FINDING_DEFAULTS.
+REQUIRED_FINDINGS = (
+    "encrypted",
+    "unreadable",
+    "unidentified",
+    "multiple_matches",
+    "extension_mismatch",
+)
+FINDINGS = (*REQUIRED_FINDINGS, "fixity_mismatch", "mets_error", "not_in_mets")
 
 
 @dataclass(frozen=True)
@@ -50,6 +59,35 @@ class Finding:
     source: str
 
 
+_CSIP = (
+    "E-ARK CSIP 2.x, CSIP69-CSIP72 (mets:file SIZE, CHECKSUM, CHECKSUMTYPE: fixity of every "
+    "file of an information package); Riksarkivet, FGS Paketstruktur (CSPackage)†"
+)
+FINDING_DEFAULTS: dict[str, Finding] = {
+    "fixity_mismatch": Finding(
+        "at-risk",
+        "high",
+        "The file differs from what its information package's METS records (checksum or "
+        "size): damaged or altered since it was packaged; compare with the delivered copy.",
+        _CSIP,
+    ),
+    "mets_error": Finding(
+        "at-risk",
+        "high",
+        "The package's METS cannot be read (not well-formed, unsafe or unreadable): none of "
+        "the files it describes can be checked; ask the producer for a corrected package.",
+        _CSIP,
+    ),
+    "not_in_mets": Finding(
+        "at-risk",
+        "moderate",
+        "A file inside an information package that no METS of the package lists: added after "
+        "packaging or left out by the producer; its integrity cannot be checked.",
+        _CSIP,
+    ),
+}
+
+
 @dataclass
 class Ruleset:
     name: str
@@ -63,13 +101,22 @@ class Ruleset:
     def rule(self, rule_id: str) -> Rule | None:
         return next((r for r in self.rules if r.id == rule_id), None)
 
+    @property
+    def effective_findings(self) -> dict[str, Finding]:
+        """The findings in force: those the ruleset states, the built-in defaults for the
+        optional ones it does not."""
+        found = dict(self.findings)
+        for key, finding in FINDING_DEFAULTS.items():
+            found.setdefault(key, finding)
+        return found
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "ruleset": self.name,
             "version": self.version,
             "title": self.title,
             "chain": self.chain,
-            "findings": {k: asdict(v) for k, v in self.findings.items()},
+            "findings": {k: asdict(v) for k, v in self.effective_findings.items()},
             "rules": [
                 {
                     "id": r.id,
