@@ -9,17 +9,18 @@ How to run (from the repository root, with the project's venv)::
 
 Options: ``--ratio-files N`` (part 1 tree, default 20000), ``--files N`` (part 2 large tree,
 default 200000; the small tree is a tenth of it), ``--repeat R`` (part 1 rounds, median kept,
-default 3), ``--keep DIR`` (work in DIR and keep the trees: a later run reuses them),
-``--json`` (one JSON object at the end). Always exits 0 when it ran: it reports, it does not gate.
+default 3), ``--worker-saturation X`` (the scheduler's ``worker-saturation``; default Dask's,
+1.1), ``--keep DIR`` (work in DIR and keep the trees: a later run reuses them), ``--json`` (one
+JSON object at the end). Always exits 0 when it ran: it reports, it does not gate.
 
 What it measures
 ----------------
-A real cluster as in production: ``dask scheduler`` (worker saturation 1.0, as the README
-recommends) and ``dask worker --nthreads 1 --nworkers K`` run as separate processes on loopback,
-started before each measured run (their start is not timed; the workers' first tasks, which
-import preserveplan and load Siegfried's signatures, are). Each scan runs in a fresh child
-process (this script with ``--_run``) into a fresh catalog, so that peak memory is per run; the
-helpers of ``bench/scan.py`` (tree generation, page-cache warm-up, VmHWM sampling) are reused.
+A real cluster as in production: ``dask scheduler`` and ``dask worker --nthreads 1 --nworkers K``
+run as separate processes on loopback, started before each measured run (their start is not
+timed; the workers' first tasks, which import preserveplan and load Siegfried's signatures,
+are). Each scan runs in a fresh child process (this script with ``--_run``) into a fresh catalog,
+so that peak memory is per run; the helpers of ``bench/scan.py`` (tree generation, page-cache
+warm-up, VmHWM sampling) are reused.
 
 1. **Workers: 1 vs 2** on a tree of ``--ratio-files`` small files (``bench/scan.py``'s unique
    tree: 200 B-20 KB, ten formats): local pool ``-j1`` and ``-j2``, and the cluster with one and
@@ -243,8 +244,11 @@ class Run:
 class DaskCluster:
     """``dask scheduler`` + ``dask worker --nworkers K --nthreads 1`` on loopback."""
 
-    def __init__(self, work: Path) -> None:
+    def __init__(self, work: Path, saturation: float | None = None) -> None:
         self.work = work
+        self.env = {}
+        if saturation is not None:  # 1.0: a worker is handed one task at a time
+            self.env["DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION"] = str(saturation)
         self.scheduler: subprocess.Popen[bytes] | None = None
         self.workers: subprocess.Popen[bytes] | None = None
         self.address = ""
@@ -269,8 +273,7 @@ class DaskCluster:
             stdout=subprocess.DEVNULL,
             stderr=open(self.work / "scheduler.log", "ab"),  # noqa: SIM115
             start_new_session=True,
-            # as the README recommends: a worker gets one task at a time
-            env={**os.environ, "DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION": "1.0"},
+            env={**os.environ, **self.env},
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -332,7 +335,7 @@ class Bench:
             self.work.mkdir(parents=True, exist_ok=True)
         else:
             self.work = Path(tempfile.mkdtemp(prefix="preserveplan-scale-"))
-        self.cluster = DaskCluster(self.work)
+        self.cluster = DaskCluster(self.work, args.worker_saturation)
         self.runs: list[Run] = []
         self.trees: dict[str, dict[str, Any]] = {}
 
@@ -565,6 +568,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--ratio-files", type=int, default=20_000, help="part 1 tree (default 20000)")
     p.add_argument("--repeat", type=int, default=3, help="part 1 rounds (default 3)")
     p.add_argument("--workers", type=int, default=2, help=argparse.SUPPRESS)
+    p.add_argument(
+        "--worker-saturation",
+        type=float,
+        default=None,
+        help="the scheduler's worker-saturation (default: Dask's, 1.1; 1.0 = one task at a time)",
+    )
     p.add_argument("--skip-ratio", action="store_true", help="skip part 1")
     p.add_argument("--skip-large", action="store_true", help="skip part 2")
     p.add_argument("--keep", metavar="DIR", help="work in DIR and keep the trees")
