@@ -191,3 +191,25 @@ def test_file_changing_while_read_is_flagged(
     monkeypatch.setattr(os, "readv", readv)
     res = sha256_file(os.fsencode(target))
     assert res.outcome == "changed"
+
+
+def test_top_level_folder_not_utf8_names_the_organisation(tmp_path: Path) -> None:
+    """A municipality folder named in Latin-1 (old file servers): the scan, assess, report and
+    export all work, and the organisation key shows the byte it could not decode."""
+    from click.testing import CliRunner
+
+    from preserveplan.cli import main
+
+    root = tmp_path / "arkiv"
+    folder = os.path.join(bytes(root), b"S\xe4ter")
+    os.makedirs(folder)
+    with open(os.path.join(folder, b"protokoll.png"), "wb") as fh:
+        fh.write(png_bytes())
+    db = tmp_path / "c.db"
+    [result] = scan(root, db=db, workers=1)
+    [row] = rows(db, result.scan_id).values()
+    assert row["org"] == "S\\xe4ter" and row["path"] == b"S\xe4ter/protokoll.png"
+    report = str(tmp_path / "rapport.html")
+    for args in (["assess"], ["formats", "--by", "org", "--json"], ["report", "-o", report]):
+        res = CliRunner().invoke(main, [*args, "--db", str(db)])
+        assert res.exit_code == 0, (args, res.output, res.exception)

@@ -53,11 +53,15 @@ def extension(name: bytes) -> str:
 
 
 def org_of(relpath: bytes, depth: int = 1) -> str:
-    """Organisation key: the first ``depth`` folders of a path ('' for files at the root)."""
+    """Organisation key: the first ``depth`` folders of a path ('' for files at the root).
+
+    A folder name that is not UTF-8 (Latin-1 "S\\xe4ter" from an old file server) is
+    kept readable and stable with ``\\xNN`` escapes: the key is text in the catalog and in
+    reports, where lone surrogates cannot be stored."""
     parts = relpath.split(b"/")
     if len(parts) <= 1 or depth <= 0:
         return ""
-    return to_text(b"/".join(parts[: min(depth, len(parts) - 1)]))
+    return b"/".join(parts[: min(depth, len(parts) - 1)]).decode("utf-8", "backslashreplace")
 
 
 def join(root: bytes, rel: bytes) -> bytes:
