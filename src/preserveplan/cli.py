@@ -473,11 +473,7 @@ def import_droid_csv(file: str, as_json: bool, **opts: Any) -> None:
     """Import a DROID 6 CSV export (one row per file or per format; with or without hashes)."""
     from .importers import import_droid_csv as run_import
 
-    result = run_import(file, **opts)
-    if as_json:
-        click.echo(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
-    else:
-        _print_import(result)
+    _report_import(run_import(file, **opts), as_json)
 
 
 @import_group.command("sf")
@@ -487,7 +483,10 @@ def import_sf(file: str, as_json: bool, **opts: Any) -> None:
     and -hash sha256 checksums when present."""
     from .importers import import_siegfried as run_import
 
-    result = run_import(file, **opts)
+    _report_import(run_import(file, **opts), as_json)
+
+
+def _report_import(result: Any, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
     else:
