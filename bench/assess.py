@@ -71,24 +71,23 @@ Targets (reported PASS/FAIL; the script always exits 0 - a benchmark reports, it
 from __future__ import annotations
 
 import argparse
-import contextlib
 import hashlib
-import importlib.metadata
 import json
 import math
 import os
-import platform
 import random
 import resource
 import shutil
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/, for _harness
+import _harness as h
 
 # Nothing heavy is imported at module level: the launcher must stay small (see the docstring).
 
@@ -340,7 +339,7 @@ def generate_catalog(args: argparse.Namespace) -> dict[str, Any]:
 
     started = time.perf_counter()
     db_path = Path(args._db)
-    _remove_db(db_path)
+    h.remove_db(db_path)
     db_path.parent.mkdir(parents=True, exist_ok=True)
     rules_path = Path(args._rules)
     ruleset = load_ruleset(rules_path)
@@ -348,7 +347,7 @@ def generate_catalog(args: argparse.Namespace) -> dict[str, Any]:
     cat = Catalog(db_path)
     db = cat.db
     sigkey = "bench-synthetic;siegfried 1.11.1;default.sig 2024-04-30"
-    version = _version("preserveplan")
+    version = h.version("preserveplan")
     with cat.transaction():
         cur = db.execute(
             """INSERT INTO scans (root, root_bytes, label, started_at, finished_at, status,
@@ -422,26 +421,6 @@ def generate_catalog(args: argparse.Namespace) -> dict[str, Any]:
 # =============================================================================================
 # The variants (in child processes)
 # =============================================================================================
-
-
-def _vm_kib(field_name: bytes) -> int:
-    try:
-        with open("/proc/self/status", "rb") as fh:
-            for line in fh:
-                if line.startswith(field_name):
-                    return int(line.split()[1])
-    except (OSError, ValueError):
-        pass
-    return 0
-
-
-def _mib(kib: int) -> float:
-    return round(kib / 1024, 1)
-
-
-def _cpu_seconds() -> float:
-    ru = resource.getrusage(resource.RUSAGE_SELF)
-    return ru.ru_utime + ru.ru_stime
 
 
 def run_baseline(cat: Any, ruleset: Any, scan_id: int) -> tuple[int, dict[str, Any]]:
@@ -549,8 +528,8 @@ def child_main(args: argparse.Namespace) -> None:
     cat = Catalog(args._db)
     ruleset = load_ruleset(args._rules)
     scan_id = cat.scan(args._scan).id
-    rss_before = _vm_kib(b"VmRSS:")
-    cpu = _cpu_seconds()
+    rss_before = h.vm_kib(b"VmRSS:")
+    cpu = h.cpu_seconds()
     started = time.perf_counter()
     if args._run == "baseline":
         aid, summary = run_baseline(cat, ruleset, scan_id)
@@ -558,9 +537,9 @@ def child_main(args: argparse.Namespace) -> None:
         result = assess(cat, ruleset, scan_id, dry_run=args._run == "assess-dry")
         aid, summary = result.id, result.summary
     seconds = time.perf_counter() - started
-    cpu = _cpu_seconds() - cpu
+    cpu = h.cpu_seconds() - cpu
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    hwm = _vm_kib(b"VmHWM:")
+    hwm = h.vm_kib(b"VmHWM:")
     # Checks, after the figures were taken.
     (expected,) = cat.db.execute(
         "SELECT COUNT(*) FROM files WHERE scan_id = ? AND kind IN ('file', 'member')", (scan_id,)
@@ -582,10 +561,10 @@ def child_main(args: argparse.Namespace) -> None:
     figures = {
         "seconds": seconds,
         "cpu_s": round(cpu, 2),
-        "rss_before_mib": _mib(rss_before),
-        "peak_rss_mib": _mib(peak),
-        "hwm_mib": _mib(hwm),
-        "growth_mib": _mib(peak - rss_before),
+        "rss_before_mib": h.mib(rss_before),
+        "peak_rss_mib": h.mib(peak),
+        "hwm_mib": h.mib(hwm),
+        "growth_mib": h.mib(peak - rss_before),
         "assessment_id": aid,
         "expected": expected,
         "outcomes": outcomes,
@@ -601,60 +580,12 @@ def child_main(args: argparse.Namespace) -> None:
 # =============================================================================================
 
 
-def _version(dist: str) -> str:
-    try:
-        return importlib.metadata.version(dist)
-    except importlib.metadata.PackageNotFoundError:
-        return "?"
-
-
-def _remove_db(db: Path) -> None:
-    for suffix in ("", "-wal", "-shm", ".lock"):
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(str(db) + suffix)
-
-
-def source_version() -> str:
-    """The commit of the preserveplan checkout being measured, and whether src/ has edits."""
-    import importlib.util
-
-    spec = importlib.util.find_spec("preserveplan")  # locates the package without importing it
-    origin = Path(spec.origin).resolve() if spec and spec.origin else None
-    if origin is None or not origin.is_relative_to(REPO / "src"):
-        return f"preserveplan from {origin.parent if origin else '?'} (not this checkout)"
-    try:
-        head = subprocess.run(
-            ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no", "src"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown (not a git checkout)"
-    return f"commit {head}" + (" + uncommitted changes in src/" if dirty else "")
-
-
 @dataclass
-class Measure:
+class Measure(h.Timed):
     variant: str
     files: int
     figures: dict[str, Any] | None
     error: str | None = None
-
-    @property
-    def seconds(self) -> float | None:
-        return self.figures["seconds"] if self.figures else None
-
-    @property
-    def files_per_s(self) -> float | None:
-        s = self.seconds
-        return self.files / s if s else None
 
     @property
     def check_ok(self) -> bool:
@@ -679,13 +610,9 @@ class Bench:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.script = os.path.abspath(__file__)
-        if args.keep:
-            self.work = Path(args.keep).resolve()
-            self.work.mkdir(parents=True, exist_ok=True)
-        else:
-            self.work = Path(tempfile.mkdtemp(prefix="preserveplan-bench-assess-"))
+        self.work = h.workdir(args.keep, "preserveplan-bench-assess-")
         self.rules = Path(args.rules).resolve() if args.rules else self.default_rules()
-        self.source = source_version()
+        self.source = h.source_version()
         self.manifest: dict[str, Any] = {}
         self.digests: set[str] = set()  # of the ruleset as each child loaded it
 
@@ -697,8 +624,7 @@ class Bench:
         if not self.args.keep:
             shutil.rmtree(self.work, ignore_errors=True)
 
-    def log(self, message: str) -> None:
-        print(message, file=sys.stderr, flush=True)
+    log = staticmethod(h.log)
 
     # -- the catalog -------------------------------------------------------------------------
     def rules_key(self) -> str:
@@ -739,24 +665,17 @@ class Bench:
     # -- variants ----------------------------------------------------------------------------
     def _copy(self, master: Path, variant: str) -> Path:
         db = self.work / f"run-{variant}.db"
-        _remove_db(db)
+        h.remove_db(db)
         shutil.copyfile(master, db)
         return db
 
     def _child(self, variant: str, db: Path) -> tuple[dict[str, Any] | None, str | None]:
         out = self.work / f"result-{os.getpid()}.json"
-        with contextlib.suppress(FileNotFoundError):
-            out.unlink()
         cmd = [sys.executable, self.script, "--_run", variant, "--_db", str(db)]
         cmd += ["--_out", str(out), "--_rules", str(self.rules)]
         cmd += ["--_scan", str(self.manifest["scan_id"])]
         self.log(f"  {variant:<10} ({self.args.files} files) ...")
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        if proc.returncode != 0 or not out.exists():
-            return None, f"exit {proc.returncode}: {proc.stderr.strip()[-2000:]}"
-        figures = json.loads(out.read_text())
-        out.unlink()
-        return figures, None
+        return h.run_child(cmd, out)
 
     def measure(self, master: Path) -> tuple[list[Measure], dict[str, Path]]:
         runs: dict[str, list[dict[str, Any]]] = {v: [] for v in VARIANTS}
@@ -777,12 +696,9 @@ class Bench:
         if errors:
             return Measure(variant, n, None, errors[0])
         self.digests.update(r["ruleset_digest"] for r in runs)
-        runs.sort(key=lambda f: f["seconds"])
-        median = runs[(len(runs) - 1) // 2]
+        median = h.median_run(runs)
         if len(runs) > 1:
-            median["all_seconds"] = [round(r["seconds"], 3) for r in runs]
             median["max_peak_rss_mib"] = max(r["peak_rss_mib"] for r in runs)
-        median["seconds"] = round(median["seconds"], 3)
         return Measure(variant, n, median)
 
     def agreement(self, measures: list[Measure], dbs: dict[str, Path]) -> dict[str, Any]:
@@ -826,35 +742,16 @@ class Bench:
 
     # -- reports -----------------------------------------------------------------------------
     def machine(self) -> dict[str, Any]:
-        model = ""
-        with contextlib.suppress(OSError), open("/proc/cpuinfo") as fh:
-            model = next((ln.split(":", 1)[1].strip() for ln in fh if "model name" in ln), "")
-        return {
-            "cpu_count": os.cpu_count(),
-            "cpus_usable": len(os.sched_getaffinity(0)),
-            "cpu_model": model,
-            "platform": platform.platform(),
-            "python": platform.python_version(),
-            "python_impl": platform.python_implementation(),
-            "preserveplan": _version("preserveplan"),
-            "sqlite": sqlite3.sqlite_version,
-            "source": self.source,
-        }
+        return h.machine(self.source)
 
     def header(self) -> None:
         m = self.machine()
-        print(
-            f"machine: {m['cpu_count']} CPUs ({m['cpus_usable']} usable) {m['cpu_model']}; "
-            f"{m['platform']}"
-        )
+        h.print_machine(m)
         print(
             f"Python {m['python']} ({m['python_impl']}), preserveplan {m['preserveplan']}, "
             f"SQLite {m['sqlite']}"
         )
-        print(f"source: {m['source']}")
-        now = source_version()
-        if now != m["source"]:
-            print(f"WARNING: the source changed during the run (now {now}): figures may mix")
+        h.print_source(m)
         c = self.manifest
         rs = c["ruleset"]
         if self.digests - {rs["digest"]}:
@@ -898,15 +795,7 @@ class Bench:
                 f"{spread}"
             )
 
-    @staticmethod
-    def verdict(name: str, value: float | None, target: float, above: bool) -> dict[str, Any]:
-        ok = value is not None and (value >= target if above else value < target)
-        return {
-            "name": name,
-            "value": None if value is None else round(value, 3),
-            "target": f"{'>=' if above else '<'} {target:g}",
-            "pass": ok,
-        }
+    verdict = staticmethod(h.verdict)
 
     def report(self, measures: list[Measure], agree: dict[str, Any]) -> dict[str, Any]:
         by = {m.variant: m for m in measures}

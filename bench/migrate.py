@@ -123,6 +123,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/, for _harness
+from _harness import verdict
+
 REPO = Path(__file__).resolve().parent.parent
 PARTS = ("office", "gs", "ffmpeg", "images")
 KINDS = ("doc", "docx", "odt", "xlsx", "pptx")
@@ -742,16 +745,6 @@ def count_outputs(out: Path, suffixes: set[str]) -> tuple[int, list[str]]:
 # =============================================================================================
 # Report
 # =============================================================================================
-
-
-def verdict(name: str, value: float | None, target: float, above: bool) -> dict[str, Any]:
-    ok = value is not None and (value >= target if above else value < target)
-    return {
-        "name": name,
-        "value": None if value is None else round(value, 3),
-        "target": f"{'>=' if above else '<'} {target:g}",
-        "pass": ok,
-    }
 
 
 def reported(name: str, value: float) -> dict[str, Any]:

@@ -20,7 +20,7 @@ run as separate processes on loopback, started before each measured run (their s
 timed; the workers' first tasks, which import preserveplan and load Siegfried's signatures,
 are). Each scan runs in a fresh child process (this script with ``--_run``) into a fresh catalog,
 so that peak memory is per run; the helpers of ``bench/scan.py`` (tree generation, page-cache
-warm-up, VmHWM sampling) are reused.
+warm-up) and ``bench/_harness.py`` (VmHWM sampling) are reused.
 
 1. **Workers: 1 vs 2** on a tree of ``--ratio-files`` small files (``bench/scan.py``'s unique
    tree: 200 B-20 KB, ten formats): local pool ``-j1`` and ``-j2``, and the cluster with one and
@@ -52,12 +52,13 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
-import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/, for _harness
+import _harness as h
 
 # As in bench/scan.py, nothing heavy at module level: the launcher must stay small (Linux carries
 # a parent's peak RSS into an exec'd child's ru_maxrss).
@@ -150,32 +151,6 @@ def generate_tiny(root: Path, n: int) -> dict[str, Any]:
 # =============================================================================================
 
 
-class DescendantHwm(threading.Thread):
-    """Largest VmHWM of any descendant of ``root_pid`` (the dask worker launcher)."""
-
-    def __init__(self, root_pid: int | None, interval: float = 0.2) -> None:
-        super().__init__(name="bench-hwm", daemon=True)
-        self.root_pid = root_pid
-        self.interval = interval
-        self.peak_kib = 0
-        self._done = threading.Event()
-
-    def sample(self) -> None:
-        pids = sb._descendants(self.root_pid or os.getpid())
-        for pid in pids:
-            self.peak_kib = max(self.peak_kib, sb._vm_hwm_kib(pid))
-
-    def run(self) -> None:
-        while not self._done.wait(self.interval):
-            self.sample()
-
-    def stop(self) -> int:
-        self.sample()
-        self._done.set()
-        self.join()
-        return self.peak_kib
-
-
 def child_main(args: argparse.Namespace) -> None:
     import preserveplan
 
@@ -185,7 +160,7 @@ def child_main(args: argparse.Namespace) -> None:
 
         with Client(cluster, set_as_default=False, timeout=60) as c:
             c.wait_for_workers(args._expect_workers, timeout=120)
-    sampler = DescendantHwm(args._worker_root)
+    sampler = h.HwmSampler(args._worker_root)  # the dask worker launcher, or this process
     sampler.start()
     started = time.perf_counter()
     cpu0 = resource.getrusage(resource.RUSAGE_SELF)
@@ -195,8 +170,8 @@ def child_main(args: argparse.Namespace) -> None:
         [result] = preserveplan.scan(args._tree, db=args._db, workers=args.workers)
     seconds = time.perf_counter() - started
     cpu1 = resource.getrusage(resource.RUSAGE_SELF)
-    wrk_hwm = sampler.stop()
-    sb._stop_forkserver()
+    wrk_hwm = sampler.stop(final_sample=True)
+    h.stop_forkserver()
     db_bytes = sum(
         os.path.getsize(args._db + suffix)
         for suffix in ("", "-wal")
@@ -208,10 +183,10 @@ def child_main(args: argparse.Namespace) -> None:
         "rows": summary.get("entries", {}).get("on_disk"),
         "outcomes": summary.get("outcomes"),
         "identified": summary["this_run"].get("identified"),
-        "coord_rss_mib": sb._mib(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss),
-        "coord_hwm_mib": sb._mib(sb._vm_hwm_kib()),
+        "coord_rss_mib": h.mib(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss),
+        "coord_hwm_mib": h.mib(h.vm_kib()),
         "coord_cpu_s": round(cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime, 2),
-        "wrk_hwm_mib": sb._mib(wrk_hwm),
+        "wrk_hwm_mib": h.mib(wrk_hwm),
         "catalog_mib": round(db_bytes / 2**20, 1),
     }
     Path(args._out).write_text(json.dumps(figures))
@@ -223,22 +198,13 @@ def child_main(args: argparse.Namespace) -> None:
 
 
 @dataclass
-class Run:
+class Run(h.Timed):
     part: str
     tree: str
     files: int
     variant: str  # local-1, local-2, cluster-1, cluster-2
     figures: dict[str, Any] | None
     error: str | None = None
-
-    @property
-    def seconds(self) -> float | None:
-        return self.figures["seconds"] if self.figures else None
-
-    @property
-    def rate(self) -> float | None:
-        s = self.seconds
-        return self.files / s if s else None
 
 
 class DaskCluster:
@@ -330,17 +296,12 @@ class DaskCluster:
 class Bench:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
-        if args.keep:
-            self.work = Path(args.keep).resolve()
-            self.work.mkdir(parents=True, exist_ok=True)
-        else:
-            self.work = Path(tempfile.mkdtemp(prefix="preserveplan-scale-"))
+        self.work = h.workdir(args.keep, "preserveplan-scale-")
         self.cluster = DaskCluster(self.work, args.worker_saturation)
         self.runs: list[Run] = []
         self.trees: dict[str, dict[str, Any]] = {}
 
-    def log(self, message: str) -> None:
-        print(message, file=sys.stderr, flush=True)
+    log = staticmethod(h.log)
 
     def cleanup(self) -> None:
         self.cluster.stop()
@@ -351,9 +312,7 @@ class Bench:
     def measure(self, part: str, tree: str, files: int, variant: str) -> Run:
         db = self.work / "db" / f"{Path(tree).name}-{variant}.db"
         db.parent.mkdir(parents=True, exist_ok=True)
-        for suffix in ("", "-wal", "-shm", ".lock"):
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(str(db) + suffix)
+        h.remove_db(db)
         out = self.work / "result.json"
         with contextlib.suppress(FileNotFoundError):
             out.unlink()
@@ -377,9 +336,7 @@ class Bench:
             if figures.get("rows") != files:
                 self.log(f"WARNING: {variant} recorded {figures.get('rows')} files, not {files}")
             run = Run(part, tree, files, variant, figures)
-        for suffix in ("", "-wal", "-shm", ".lock"):  # a 1M-file catalog is large
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(str(db) + suffix)
+        h.remove_db(db)  # a 1M-file catalog is large
         self.runs.append(run)
         return run
 
@@ -471,7 +428,7 @@ class Bench:
             f = r.figures
             spread = f.get("all_seconds") or []
             print(
-                f"{name:<18} {r.files:>8} {f['seconds']:>8.2f} {r.rate or 0:>8.0f} "
+                f"{name:<18} {r.files:>8} {f['seconds']:>8.2f} {r.files_per_s or 0:>8.0f} "
                 f"{f['coord_rss_mib']:>9.1f} {f['coord_hwm_mib']:>9.1f} {f['coord_cpu_s']:>9.2f} "
                 f"{f['wrk_hwm_mib']:>8.1f} {f['catalog_mib']:>11.1f}  "
                 + (" ".join(f"{s:.2f}" for s in spread) if len(spread) > 1 else "")
@@ -487,8 +444,8 @@ class Bench:
         figures: dict[str, Any] = {}
         print(
             f"machine: {os.cpu_count()} CPUs, {platform.platform()}; Python "
-            f"{platform.python_version()}; preserveplan {sb.source_version()}; "
-            f"dask {_version('distributed')}"
+            f"{platform.python_version()}; preserveplan {h.source_version()}; "
+            f"dask {h.version('distributed')}"
         )
 
         def show(name: str, value: float | None, unit: str = "x") -> None:
@@ -503,7 +460,7 @@ class Bench:
                 f"(median of {self.args.repeat})"
             )
             self.table(ratio)
-            r = {k: v.rate for k, v in ratio.items()}
+            r = {k: v.files_per_s for k, v in ratio.items()}
             show(
                 "cluster: 2 workers / 1 worker (files/s)",
                 self.ratio(r["cluster-2"], r["cluster-1"]),
@@ -538,7 +495,7 @@ class Bench:
                         (fig(f"small {v}", "catalog_mib") or 0) / s["files"],
                     ),
                 )
-            rates = {k: v.rate for k, v in large.items()}
+            rates = {k: v.files_per_s for k, v in large.items()}
             show(
                 f"cluster / local speed at {b['files']} files",
                 self.ratio(rates.get("large cluster-2"), rates.get("large local-2")),
@@ -546,20 +503,14 @@ class Bench:
         return {
             "trees": self.trees,
             "runs": [
-                {**asdict(r), "files_per_s": None if r.rate is None else round(r.rate, 1)}
+                {
+                    **asdict(r),
+                    "files_per_s": None if r.files_per_s is None else round(r.files_per_s, 1),
+                }
                 for r in self.runs
             ],
             "ratios": figures,
         }
-
-
-def _version(dist: str) -> str:
-    from importlib import metadata
-
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return "?"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -74,13 +74,10 @@ Targets (reported PASS/FAIL; the script always exits 0 - a benchmark reports, it
 from __future__ import annotations
 
 import argparse
-import contextlib
 import hashlib
-import importlib.metadata
 import json
 import math
 import os
-import platform
 import random
 import resource
 import shutil
@@ -88,14 +85,15 @@ import sqlite3
 import struct
 import subprocess
 import sys
-import tempfile
-import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/, for _harness
+import _harness as h
 
 # Nothing heavy is imported at module level: the launcher must stay small (see the docstring),
 # and preserveplan's forkserver re-imports this module as ``__mp_main__`` in its workers.
@@ -396,82 +394,8 @@ def warm_up(root: str) -> tuple[int, int]:
 
 
 # =============================================================================================
-# Measurement helpers (used in the child processes)
+# The variants (in child processes; measuring helpers in bench/_harness.py)
 # =============================================================================================
-
-
-def _mib(kib: int) -> float:
-    return round(kib / 1024, 1)
-
-
-def _vm_hwm_kib(pid: int | str = "self") -> int:
-    try:
-        with open(f"/proc/{pid}/status", "rb") as fh:
-            for line in fh:
-                if line.startswith(b"VmHWM:"):
-                    return int(line.split()[1])
-    except (OSError, ValueError):
-        pass
-    return 0
-
-
-def _cpu_seconds() -> float:
-    ru = resource.getrusage(resource.RUSAGE_SELF)
-    return ru.ru_utime + ru.ru_stime
-
-
-def _descendants(root_pid: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat", "rb") as fh:
-                data = fh.read()
-        except OSError:
-            continue
-        ppid = int(data[data.rfind(b")") + 2 :].split()[1])
-        children.setdefault(ppid, []).append(int(name))
-    out: list[int] = []
-    todo = [root_pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            out.append(child)
-            todo.append(child)
-    return out
-
-
-class HwmSampler(threading.Thread):
-    """Largest VmHWM (peak RSS) of any descendant process, sampled periodically."""
-
-    def __init__(self, interval: float = 0.2) -> None:
-        super().__init__(name="bench-hwm", daemon=True)
-        self.interval = interval
-        self.peak_kib = 0
-        self._done = threading.Event()
-
-    def sample(self) -> None:
-        for pid in _descendants(os.getpid()):
-            self.peak_kib = max(self.peak_kib, _vm_hwm_kib(pid))
-
-    def run(self) -> None:
-        while not self._done.wait(self.interval):
-            self.sample()
-
-    def stop(self) -> int:
-        self._done.set()
-        self.join()
-        return self.peak_kib
-
-
-def _stop_forkserver() -> None:
-    """Stop and reap multiprocessing's forkserver so that its reaped workers count in
-    RUSAGE_CHILDREN (preserveplan's pool workers are children of the forkserver)."""
-    from multiprocessing import forkserver
-
-    server = getattr(forkserver, "_forkserver", None)
-    if server is not None and getattr(server, "_forkserver_pid", None):
-        server._stop()
 
 
 # -- the baseline --------------------------------------------------------------------------------
@@ -525,14 +449,14 @@ def run_baseline(tree: str, db: str, workers: int) -> dict[str, Any]:
     import multiprocessing
 
     started = time.perf_counter()
-    cpu = _cpu_seconds()
+    cpu = h.cpu_seconds()
     con = sqlite3.connect(db, isolation_level=None)
     con.execute("PRAGMA journal_mode = WAL")
     con.execute("PRAGMA synchronous = NORMAL")
     con.execute("CREATE TABLE files (path TEXT PRIMARY KEY, size INTEGER, sha256 TEXT, puid TEXT)")
     con.execute("BEGIN")
     files = identified = 0
-    sampler = HwmSampler()
+    sampler = h.HwmSampler()
     # "fork" (the Linux default up to Python 3.13): the coordinator never imports pygfried,
     # each worker loads it in the initializer.
     pool = multiprocessing.get_context("fork").Pool(workers, initializer=_baseline_init)
@@ -554,7 +478,7 @@ def run_baseline(tree: str, db: str, workers: int) -> dict[str, Any]:
     seconds = time.perf_counter() - started
     return {
         "seconds": seconds,
-        "coord_cpu_s": round(_cpu_seconds() - cpu, 2),
+        "coord_cpu_s": round(h.cpu_seconds() - cpu, 2),
         "rows": files,
         "counters": {"hashed": files, "identified": identified},
         "wrk_hwm_kib": sampler.stop(),
@@ -565,7 +489,7 @@ def run_preserveplan(tree: str, db: str, workers: int, profile: str | None) -> d
     import preserveplan
     from preserveplan.versions import engine_info
 
-    sampler = HwmSampler()
+    sampler = h.HwmSampler()
     sampler.start()
     prof: Any = None
     if profile:
@@ -574,10 +498,10 @@ def run_preserveplan(tree: str, db: str, workers: int, profile: str | None) -> d
         prof = cProfile.Profile()
         prof.enable()
     started = time.perf_counter()
-    cpu = _cpu_seconds()
+    cpu = h.cpu_seconds()
     [result] = preserveplan.scan(tree, db=db, workers=workers, progress=None)
     seconds = time.perf_counter() - started
-    coord_cpu = _cpu_seconds() - cpu
+    coord_cpu = h.cpu_seconds() - cpu
     engine = engine_info()  # cached by the scan (its cost is part of the timed call)
     if prof is not None:
         prof.disable()
@@ -623,14 +547,14 @@ def child_main(args: argparse.Namespace) -> None:
         figures = run_baseline(args._tree, args._db, args.workers)
     else:
         figures = run_preserveplan(args._tree, args._db, args.workers, args._profile)
-    _stop_forkserver()
+    h.stop_forkserver()
     self_ru = resource.getrusage(resource.RUSAGE_SELF)
     children_ru = resource.getrusage(resource.RUSAGE_CHILDREN)
     figures.update(
-        coord_rss_mib=_mib(self_ru.ru_maxrss),
-        coord_hwm_mib=_mib(_vm_hwm_kib()),
-        wrk_rss_mib=_mib(children_ru.ru_maxrss),
-        wrk_hwm_mib=_mib(figures.pop("wrk_hwm_kib")),
+        coord_rss_mib=h.mib(self_ru.ru_maxrss),
+        coord_hwm_mib=h.mib(h.vm_kib()),
+        wrk_rss_mib=h.mib(children_ru.ru_maxrss),
+        wrk_hwm_mib=h.mib(figures.pop("wrk_hwm_kib")),
         wrk_cpu_s=round(children_ru.ru_utime + children_ru.ru_stime, 2),
     )
     Path(args._out).write_text(json.dumps(figures))
@@ -651,50 +575,14 @@ def gen_main(args: argparse.Namespace) -> None:
 # =============================================================================================
 
 
-def source_version() -> str:
-    """The commit of the preserveplan checkout being measured, and whether src/ has edits."""
-    import importlib.util
-
-    repo = Path(__file__).resolve().parent.parent
-    spec = importlib.util.find_spec("preserveplan")  # locates the package without importing it
-    origin = Path(spec.origin).resolve() if spec and spec.origin else None
-    if origin is None or not origin.is_relative_to(repo / "src"):
-        return f"preserveplan from {origin.parent if origin else '?'} (not this checkout)"
-    try:
-        head = subprocess.run(
-            ["git", "-C", str(repo), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no", "src"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown (not a git checkout)"
-    return f"commit {head}" + (" + uncommitted changes in src/" if dirty else "")
-
-
 @dataclass
-class Measure:
+class Measure(h.Timed):
     tree: str
     variant: str
     files: int
     nbytes: int
     figures: dict[str, Any] | None
     error: str | None = None
-
-    @property
-    def seconds(self) -> float | None:
-        return self.figures["seconds"] if self.figures else None
-
-    @property
-    def files_per_s(self) -> float | None:
-        s = self.seconds
-        return self.files / s if s else None
 
     def as_dict(self) -> dict[str, Any]:
         s = self.seconds
@@ -714,21 +602,16 @@ class Bench:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.script = os.path.abspath(__file__)
-        if args.keep:
-            self.work = Path(args.keep).resolve()
-            self.work.mkdir(parents=True, exist_ok=True)
-        else:
-            self.work = Path(tempfile.mkdtemp(prefix="preserveplan-bench-"))
+        self.work = h.workdir(args.keep, "preserveplan-bench-")
         self.engine: dict[str, Any] | None = None
         self.profiles: list[tuple[str, str]] = []
-        self.source = source_version()
+        self.source = h.source_version()
 
     def cleanup(self) -> None:
         if not self.args.keep:
             shutil.rmtree(self.work, ignore_errors=True)
 
-    def log(self, message: str) -> None:
-        print(message, file=sys.stderr, flush=True)
+    log = staticmethod(h.log)
 
     # -- trees -------------------------------------------------------------------------------
     def tree(self, kind: str, n: int) -> TreeInfo:
@@ -763,9 +646,7 @@ class Bench:
     @staticmethod
     def _fresh(db: Path) -> None:
         db.parent.mkdir(parents=True, exist_ok=True)
-        for suffix in ("", "-wal", "-shm", ".lock"):
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(str(db) + suffix)
+        h.remove_db(db)
 
     def run_round(
         self, tree: TreeInfo, variants: tuple[str, ...], runs: dict[str, list[dict[str, Any]]]
@@ -802,11 +683,7 @@ class Bench:
         errors = [r["error"] for r in runs if "error" in r]
         if errors:
             return Measure(tree.kind, variant, tree.files, tree.bytes, None, errors[0])
-        runs.sort(key=lambda f: f["seconds"])
-        median = runs[(len(runs) - 1) // 2]
-        if len(runs) > 1:
-            median["all_seconds"] = [round(r["seconds"], 3) for r in runs]
-        median["seconds"] = round(median["seconds"], 3)
+        median = h.median_run(runs)
         if "engine" in median:
             self.engine = median.pop("engine")
         if median.get("rows") not in (None, tree.files):
@@ -817,8 +694,6 @@ class Bench:
         self, tree: TreeInfo, variant: str, db: Path
     ) -> tuple[dict[str, Any] | None, str | None]:
         out = self.work / f"result-{os.getpid()}.json"
-        with contextlib.suppress(FileNotFoundError):
-            out.unlink()
         cmd = [sys.executable, self.script, "--_run", variant, "--_tree", tree.root]
         cmd += ["--_db", str(db), "--_out", str(out), "--workers", str(self.args.workers)]
         profile = None
@@ -826,11 +701,9 @@ class Bench:
             profile = str(self.work / f"profile-{tree.kind}-{tree.files}-{variant}.txt")
             cmd += ["--_profile", profile]
         self.log(f"  {variant:<10} on {tree.kind} tree ({tree.files} files) ...")
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        if proc.returncode != 0 or not out.exists():
-            return None, f"exit {proc.returncode}: {proc.stderr.strip()[-2000:]}"
-        figures = json.loads(out.read_text())
-        out.unlink()
+        figures, error = h.run_child(cmd, out)
+        if figures is None:
+            return None, error
         if profile:
             self.profiles.append((f"{variant} on {tree.kind} tree", Path(profile).read_text()))
         return figures, None
@@ -866,45 +739,18 @@ class Bench:
 
     # -- reports -----------------------------------------------------------------------------
     def machine(self) -> dict[str, Any]:
-        model = ""
-        with contextlib.suppress(OSError), open("/proc/cpuinfo") as fh:
-            model = next((ln.split(":", 1)[1].strip() for ln in fh if "model name" in ln), "")
-
-        def version(dist: str) -> str:
-            try:
-                return importlib.metadata.version(dist)
-            except importlib.metadata.PackageNotFoundError:
-                return "?"
-
-        return {
-            "cpu_count": os.cpu_count(),
-            "cpus_usable": len(os.sched_getaffinity(0)),
-            "cpu_model": model,
-            "platform": platform.platform(),
-            "python": platform.python_version(),
-            "python_impl": platform.python_implementation(),
-            "pygfried": version("pygfried"),
-            "siegfried": (self.engine or {}).get("siegfried", "?"),
-            "preserveplan": version("preserveplan"),
-            "sqlite": sqlite3.sqlite_version,
-            "source": self.source,
-        }
+        siegfried = (self.engine or {}).get("siegfried", "?")
+        return h.machine(self.source, pygfried=h.version("pygfried"), siegfried=siegfried)
 
     def header(self) -> None:
         m = self.machine()
-        print(
-            f"machine: {m['cpu_count']} CPUs ({m['cpus_usable']} usable) {m['cpu_model']}; "
-            f"{m['platform']}"
-        )
+        h.print_machine(m)
         print(
             f"Python {m['python']} ({m['python_impl']}), pygfried {m['pygfried']} "
             f"(siegfried {m['siegfried']}), preserveplan {m['preserveplan']}, "
             f"SQLite {m['sqlite']}"
         )
-        print(f"source: {m['source']}")
-        now = source_version()
-        if now != m["source"]:
-            print(f"WARNING: the source changed during the run (now {now}): figures may mix")
+        h.print_source(m)
         a = self.args
         print(
             f"workers: {a.workers}; seed {a.seed}; repeat {a.repeat}"
@@ -937,15 +783,7 @@ class Bench:
                 f"{f['coord_cpu_s']:>9.2f} {f['wrk_cpu_s']:>8.2f}  {spread}"
             )
 
-    @staticmethod
-    def verdict(name: str, value: float | None, target: float, above: bool) -> dict[str, Any]:
-        ok = value is not None and (value >= target if above else value < target)
-        return {
-            "name": name,
-            "value": None if value is None else round(value, 3),
-            "target": f"{'>=' if above else '<'} {target:g}",
-            "pass": ok,
-        }
+    verdict = staticmethod(h.verdict)
 
     @staticmethod
     def print_verdicts(verdicts: list[dict[str, Any]], unit: str) -> None:
