@@ -100,6 +100,16 @@ def main() -> None:
 
 
 # -- scan --------------------------------------------------------------------------------------
+label_option = click.option("--label", default=None, help="A note kept with the scan record.")
+org_depth_option = click.option(
+    "--org-depth",
+    type=click.IntRange(0, 10),
+    default=1,
+    show_default=True,
+    help="How many top-level folders name the organisation (municipality).",
+)
+
+
 def cluster_option(f: F) -> F:
     return click.option(
         "--cluster",
@@ -138,7 +148,7 @@ def scan_options(f: F) -> F:
             help="Skip paths or names matching GLOB (repeatable); counted in the summary.",
         ),
         cluster_option,
-        click.option("--label", default=None, help="A note kept with the scan record."),
+        label_option,
         click.option(
             "--rehash",
             is_flag=True,
@@ -149,13 +159,7 @@ def scan_options(f: F) -> F:
             is_flag=True,
             help="Follow symbolic links (loops are detected); by default they are recorded only.",
         ),
-        click.option(
-            "--org-depth",
-            type=click.IntRange(0, 10),
-            default=1,
-            show_default=True,
-            help="How many top-level folders name the organisation (municipality).",
-        ),
+        org_depth_option,
         click.option(
             "--org-from-package",
             is_flag=True,
@@ -424,14 +428,8 @@ def import_options(f: F) -> F:
             help="The archive root the profile's paths are relative to (default: the folder the "
             "profile was made of, else the common parent of its top-level entries).",
         ),
-        click.option("--label", default=None, help="A note kept with the scan record."),
-        click.option(
-            "--org-depth",
-            type=click.IntRange(0, 10),
-            default=1,
-            show_default=True,
-            help="How many top-level folders name the organisation (municipality).",
-        ),
+        label_option,
+        org_depth_option,
         click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON."),
     ]
     for option in reversed(options):
