@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import os
+from pathlib import Path
 
 MEMBER_SEP = b"!/"
 
@@ -62,6 +63,12 @@ def org_of(relpath: bytes, depth: int = 1) -> str:
     if len(parts) <= 1 or depth <= 0:
         return ""
     return b"/".join(parts[: min(depth, len(parts) - 1)]).decode("utf-8", "backslashreplace")
+
+
+def user_cache_dir() -> Path:
+    """preserveplan's folder in the user's cache (``$XDG_CACHE_HOME`` or ``~/.cache``)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "preserveplan"
 
 
 def join(root: bytes, rel: bytes) -> bytes:

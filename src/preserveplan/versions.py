@@ -16,6 +16,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Protocol
 
+from .paths import user_cache_dir
+
 __version__ = "0.1.0"
 
 
@@ -73,9 +75,8 @@ def probe_engine() -> EngineInfo:
 
 
 def _user_cache(fingerprint: str) -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     digest = hashlib.sha256(f"{__version__} {fingerprint}".encode()).hexdigest()[:16]
-    return Path(base) / "preserveplan" / f"engine-{digest}.json"
+    return user_cache_dir() / f"engine-{digest}.json"
 
 
 @functools.cache

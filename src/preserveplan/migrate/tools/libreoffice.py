@@ -54,6 +54,7 @@ from preserveplan.migrate.tools._exec import (
     read_head,
     run,
 )
+from preserveplan.paths import user_cache_dir
 
 TOOL = "libreoffice"
 TARGETS = ("pdfa-2b", "odt", "ods")
@@ -148,8 +149,7 @@ def _template_dir() -> Path | None:
         ver = version()
     except MissingToolError:
         return None
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "preserveplan" / f"libreoffice-profile-{ver.replace('/', '_')}"
+    return user_cache_dir() / f"libreoffice-profile-{ver.replace('/', '_')}"
 
 
 def _copy_profile(src: Path, dst: Path) -> bool:
