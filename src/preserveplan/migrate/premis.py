@@ -51,13 +51,9 @@ def _identifier(parent: Any, kind: str, value: str) -> None:
 
 
 def _file_object(
-    root: Any, ident: str, sha256: str | None, size: int | None, puid: str | None, name: str
+    ident: str, sha256: str | None, size: int | None, puid: str | None, name: str
 ) -> Any:
-    attrs = {f"{{{XSI}}}type": "file"}
-    if root is None:
-        obj = etree.Element(P + "object", attrs, nsmap={None: NS, "xsi": XSI})
-    else:
-        obj = _el(root, "object", **attrs)
+    obj = etree.Element(P + "object", {f"{{{XSI}}}type": "file"}, nsmap={None: NS, "xsi": XSI})
     _identifier(obj, "object", ident)
     chars = _el(obj, "objectCharacteristics")
     if sha256:
@@ -123,7 +119,6 @@ def _objects(row: dict[str, Any]) -> list[Any]:
     """The source object and, for a converted file, its derivative (with the relationship)."""
     objects = [
         _file_object(
-            None,
             _source_id(row),
             row["source_sha256"],
             row["size"],
@@ -133,7 +128,6 @@ def _objects(row: dict[str, Any]) -> list[Any]:
     ]
     if row["state"] == "done":
         out = _file_object(
-            None,
             _output_id(row),
             row["output_sha256"],
             row["output_size"],
