@@ -123,11 +123,10 @@ def sha256_file(
             digest.update(view[:n])
             for other in others.values():
                 other.update(view[:n])
-            if inspect and total == 0:
-                head = bytes(view[: min(n, 4096)])
-                pdf.feed(view[:n], first=True)
-            elif inspect:
-                pdf.feed(view[:n], first=False)
+            if inspect:
+                if total == 0:
+                    head = bytes(view[: min(n, 4096)])
+                pdf.feed(view[:n], first=total == 0)
             total += n
         after = os.fstat(fd)
     except OSError as exc:
