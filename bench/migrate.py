@@ -20,7 +20,10 @@ What it does
 ------------
 ``office`` - LibreOffice, office documents to PDF/A-2b:
 
-1. Generates N office documents, cycling through DOC, DOCX, ODT, XLSX and PPTX: seeded HTML
+1. Generates N office documents, cycling through DOC, DOCX, ODT, XLSX and PPTX, of 3-89 pages
+   each (log-uniform, median about 16: the range of the documents measured in
+   ``../shared/reference/TOOLS.md`` section 7, where the conversion costs about 0.15 CPU-s a
+   document): seeded HTML
    sources (for DOC/DOCX/ODT), CSV sources (XLSX) and flat ODP sources (``.fodp``, for PPTX:
    LibreOffice cannot make a presentation from HTML), converted once with one
    ``soffice --headless --convert-to <fmt> --outdir`` call per format and a private
@@ -232,25 +235,38 @@ def _words(rng: random.Random, n: int) -> str:
     return " ".join(rng.choices(WORDS, k=n))
 
 
-def _html(i: int, rng: random.Random) -> str:
-    paras = "\n".join(
-        f"<p>{_words(rng, rng.randint(40, 120)).capitalize()}.</p>"
-        for _ in range(rng.randint(3, 12))
-    )
-    rows = "\n".join(
-        f"<tr><td>{r}</td><td>{rng.choice(WORDS)}</td><td>{rng.randint(1, 9999)}</td></tr>"
-        for r in range(rng.randint(2, 8))
-    )
+def doc_pages(i: int, seed: int) -> int:
+    """Target page count of document ``i``: log-uniform over 3-89 pages, the range of the 60
+    documents measured in ../shared/reference/TOOLS.md section 7 (median about 16 pages)."""
+    rng = random.Random(f"pages:{seed}:{i}")
+    return round(3 * (89 / 3) ** rng.random())
+
+
+def _html(i: int, rng: random.Random, pages: int) -> str:
+    """A text document of about ``pages`` A4 pages: headed sections of paragraphs (about 450
+    words a page), a small table per section."""
+    parts = []
+    for s in range(max(1, pages // 2)):
+        parts.append(f"<h2>Section {s + 1}: {_words(rng, rng.randint(2, 6))}</h2>")
+        for _ in range(rng.randint(5, 7)):
+            parts.append(f"<p>{_words(rng, rng.randint(100, 180)).capitalize()}.</p>")
+        rows = "\n".join(
+            f"<tr><td>{r}</td><td>{rng.choice(WORDS)}</td><td>{rng.randint(1, 9999)}</td></tr>"
+            for r in range(rng.randint(2, 8))
+        )
+        parts.append(f'<table border="1">\n{rows}\n</table>')
+    body = "\n".join(parts)
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>Bench document {i}</title></head><body>\n<h1>Bench document {i}</h1>\n"
-        f'{paras}\n<table border="1">\n{rows}\n</table>\n</body></html>\n'
+        f"{body}\n</body></html>\n"
     )
 
 
-def _csv(i: int, rng: random.Random) -> str:
+def _csv(i: int, rng: random.Random, pages: int) -> str:
+    """A table of about ``pages`` printed pages (about 50 rows of four columns a page)."""
     lines = ["id,name,value,date"]
-    for r in range(rng.randint(20, 120)):
+    for r in range(pages * 50):
         lines.append(
             f"{i}-{r},{rng.choice(WORDS)} {rng.choice(WORDS)},{rng.uniform(0, 1e5):.2f},"
             f"{rng.randint(1950, 2024)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
@@ -258,9 +274,10 @@ def _csv(i: int, rng: random.Random) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _fodp(i: int, rng: random.Random) -> str:
+def _fodp(i: int, rng: random.Random, n_pages: int) -> str:
+    """A presentation of ``n_pages`` slides (a title and a box of bullet lines each)."""
     pages = []
-    for p in range(rng.randint(2, 5)):
+    for p in range(n_pages):
         items = "".join(
             f"<text:p>{_words(rng, rng.randint(5, 15))}</text:p>" for _ in range(rng.randint(2, 5))
         )
@@ -332,7 +349,7 @@ def make_documents(work: Path, n: int, seed: int) -> tuple[list[Path], float]:
         folder = src_dir / kind
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"doc-{i:05d}.{source_ext}"
-        path.write_text(SOURCE_MAKERS[source_ext](i, rng), encoding="utf-8")
+        path.write_text(SOURCE_MAKERS[source_ext](i, rng, doc_pages(i, seed)), encoding="utf-8")
         by_kind[kind].append(path)
     for kind, paths in by_kind.items():
         if not paths:
@@ -955,6 +972,9 @@ def run_bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         bench.record("a", "a cold soffice per file", len(docs), [(s, out, None)], pdf)
         s, out = variant_batch(work, docs)
         bench.record("b", "b one soffice per filter group", len(docs), [(s, out, None)], pdf)
+        lo, hi = pdf_pages(sorted(out.glob("*.pdf")))
+        inputs["office"]["pages"] = (lo, hi)
+        print(f"    pages per document (as PDF): {lo}-{hi}")
         bench.record(
             "c1", "c1 preserveplan migrate -j1", len(docs), [variant_pp(work, db, "c1", 1)], pdf
         )

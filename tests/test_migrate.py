@@ -265,3 +265,45 @@ def test_converter_touching_the_original_stops_the_run(tmp_path: Path, change: s
     assert not list((tmp_path / "ut").rglob("*.pdf")), "an output of a modified original"
     if change.startswith("touch"):
         assert digests(root) == before  # the content is the same: only its status changed
+
+
+def test_partial_names_are_per_attempt_bounded_and_cleaned(tmp_path: Path) -> None:
+    """Every attempt writes its own hidden partial file (a converter left running by a dead
+    worker cannot write into the next attempt's); long names stay within NAME_MAX with the
+    converters' own temporary suffixes; a new attempt removes the old partials of its output
+    (and the 0.1 names) but nothing of another output in the same folder."""
+    from preserveplan.migrate.runner import _remove_partials, partial_path
+
+    dst = tmp_path / "protokoll.pdf"
+    first, second = partial_path(dst), partial_path(dst)
+    assert first != second and first.parent == dst.parent and first.suffix == ".pdf"
+    assert first.name.startswith(".protokoll.pdf.") and first.name.endswith(".partial.pdf")
+    long_dst = tmp_path / ("Yttrande över remiss åäö " * 8 + ".pdf")
+    assert len(os.fsencode(long_dst.name)) < 255
+    long_partial = partial_path(long_dst)
+    converter_tmp = f".{long_partial.stem}.abcdefgh.part.pdf"  # convert_file's mkstemp name
+    assert len(os.fsencode(converter_tmp)) < 200
+    assert partial_path(long_dst).name[:-22] == long_partial.name[:-22]  # stable prefix
+
+    ours = [
+        first,
+        second,
+        first.with_name(f".{first.stem}.x1y2z3w4.part.pdf"),  # the converter's temporary file
+        tmp_path / ".protokoll.partial.pdf",  # 0.1 name
+        tmp_path / "..protokoll.partial.q1w2e3r4.part.pdf",  # 0.1 converter temporary file
+        long_partial,
+        long_partial.with_name(f".{long_partial.stem}.x1y2z3w4.part.pdf"),
+    ]
+    others = [
+        dst,
+        partial_path(tmp_path / "protokoll.pdf.pdf"),
+        partial_path(tmp_path / "protokoll.tif"),
+        tmp_path / "protokoll.partial.pdf",  # an ordinary output of that name
+        partial_path(tmp_path / "protokoll 2.pdf"),
+    ]
+    for p in ours + others:
+        p.write_bytes(b"x")
+    _remove_partials(dst)
+    _remove_partials(long_dst)
+    assert [p for p in ours if p.exists()] == []
+    assert all(p.exists() for p in others)

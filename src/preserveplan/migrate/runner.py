@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import json
 import os
+import re
+import secrets
 from collections.abc import Iterator
 from concurrent.futures import (
     FIRST_COMPLETED,
@@ -62,9 +65,21 @@ class MigrationSummary:
         return dict(self.__dict__)
 
 
-def partial_path(dst: Path) -> Path:
-    """Hidden temporary name beside the final output (same suffix, so tools see the format)."""
-    return dst.with_name(f".{dst.stem}.partial{dst.suffix}")
+def partial_path(dst: Path, token: str | None = None) -> Path:
+    """Hidden temporary name beside the final output, new for every attempt (a converter left
+    running by a dead worker can never write into the next attempt's file); same suffix, so
+    tools see the format."""
+    token = token or secrets.token_hex(4)
+    return dst.with_name(f".{_partial_base(dst)}.{token}.partial{dst.suffix}")
+
+
+def _partial_base(dst: Path) -> str:
+    """``dst``'s name, or for a long one (the partial and the converters' temporary names add
+    up to 40 bytes; a name may have 255) its first 100 bytes and a hash of the whole."""
+    raw = os.fsencode(dst.name)
+    if len(raw) <= 140:
+        return dst.name
+    return os.fsdecode(raw[:100]) + "~" + hashlib.sha256(raw).hexdigest()[:12]
 
 
 _CHECKS: tuple[int, ThreadPoolExecutor] | None = None
@@ -78,29 +93,35 @@ def _checks() -> ThreadPoolExecutor:
     return _CHECKS[1]
 
 
-def convert_one(task: dict[str, Any]) -> dict[str, Any]:
-    """Worker: convert one file, validate the output, rename it into place.
+def _final(out: dict[str, Any], outcome: str, message: str, **extra: Any) -> dict[str, Any]:
+    return {**out, **extra, "outcome": outcome, "message": message, "finished_at": now()}
 
-    One conversion at a time per worker; the checks around it overlap with it where that
-    changes nothing: the source is hashed while the converter runs (it reads the source too)
-    and again while the output is validated and hashed, so a core the converter leaves idle does
-    the hashing (hashlib and the reads release the GIL). The source's status (inode, size,
-    mtime, ctime) is taken before the conversion starts and after the second hash: a change in
-    it or between the two hashes means the ORIGINAL was modified while we worked on it
-    (``source-modified``, the run stops); an unchanged status with a checksum that differs from
-    the scan's means it changed before (``source-changed``). The output is renamed into place
-    only when the source is the scanned one, untouched, and the output validated.
+
+def _source_verdict(
+    task: dict[str, Any], before: str | None, after: str | None, status: tuple[int, ...] | None
+) -> tuple[str, str] | None:
+    """``source-modified`` when the original changed while we worked on it (checksums before
+    and after, or its status: inode, size, mtime, ctime); ``source-changed`` when it was
+    already another file than the scanned one; None when it is the scanned file, untouched."""
+    if after != before or _status(task["src"]) != status:
+        return "source-modified", "the ORIGINAL changed during its conversion"
+    if task["expected_sha256"] and before != task["expected_sha256"]:
+        return "source-changed", "the source differs from the scan: scan again first"
+    return None
+
+
+def convert_step(task: dict[str, Any]) -> dict[str, Any]:
+    """Worker, first stage: convert one file into a hidden partial file beside its output.
+
+    Returns the final result when there is nothing to validate (the conversion failed, the
+    source could not be read, the disk is full), else a hand-off (``"stage": "check"``) for
+    :func:`check_step`. The source is hashed while the converter runs (it reads the source
+    too; hashing releases the GIL), and its status (inode, size, mtime, ctime) is taken before
+    the conversion starts.
     """
-    from .validate import validate_file
-
     src = Path(os.fsdecode(task["src"]))
     dst = Path(os.fsdecode(task["dst"]))
-    started = now()
-    out: dict[str, Any] = {"started_at": started, "source_sha256": None}
-
-    def finish(outcome: str, message: str, **extra: Any) -> dict[str, Any]:
-        return {**out, **extra, "outcome": outcome, "message": message, "finished_at": now()}
-
+    out: dict[str, Any] = {"started_at": now(), "source_sha256": None}
     partial = partial_path(dst)
     module = MODULES[task["tool"]]
     need = _space_needed(task.get("size") or 0)
@@ -111,13 +132,15 @@ def convert_one(task: dict[str, Any]) -> dict[str, Any]:
         dst.parent.mkdir(parents=True, exist_ok=True)
         if _free_space(dst.parent) < need:
             hashing.result()
-            return finish("disk-full", f"less than {need // 2**20} MiB free on the output device")
+            return _final(
+                out, "disk-full", f"less than {need // 2**20} MiB free on the output device"
+            )
         result = module.convert(src, partial, timeout=task["timeout"], target=task["target"])
     except OSError as exc:
         hashing.result()
         if exc.errno == errno.ENOSPC:
-            return finish("disk-full", f"no space left on the output device: {exc}")
-        return finish("failed", f"{exc.strerror or exc}")
+            return _final(out, "disk-full", f"no space left on the output device: {exc}")
+        return _final(out, "failed", f"{exc.strerror or exc}")
     out.update(
         tool_version=result.tool_version,
         command=json.dumps([str(c) for c in result.command]),
@@ -126,54 +149,95 @@ def convert_one(task: dict[str, Any]) -> dict[str, Any]:
     out["source_sha256"] = before.sha256
     if before.sha256 is None:
         _unlink(partial)
-        return finish(before.outcome, before.message or "source cannot be read")
-    rehashing = pool.submit(sha256_file, task["src"], inspect=False)
-    check = digest = None
-    failure: OSError | None = None
+        return _final(out, before.outcome, before.message or "source cannot be read")
     if result.ok:
-        output_hash = pool.submit(sha256_file, os.fsencode(partial), inspect=False)
-        try:
-            check = validate_file(partial, task["target_puid"])
-        except OSError as exc:
-            failure = exc
-        digest = output_hash.result()
+        return {
+            **out,
+            "stage": "check",
+            "partial": os.fsencode(partial),
+            "status_before": status_before,
+            "message": result.message,
+        }
+    _unlink(partial)
+    after = sha256_file(task["src"], inspect=False)
+    verdict = _source_verdict(task, before.sha256, after.sha256, status_before)
+    if verdict is not None:
+        return _final(out, *verdict)
+    # Converters rarely say "disk full" clearly (Ghostscript: "ioerror"): look at the disk.
+    if "No space left" in result.message or _free_space(dst.parent) < need:
+        return _final(out, "disk-full", f"the output device is full ({result.message})")
+    return _final(out, result.outcome, result.message)
+
+
+def check_step(task: dict[str, Any], handoff: dict[str, Any]) -> dict[str, Any]:
+    """Worker, second stage: validate the partial output of :func:`convert_step`, check that
+    the source is still the scanned, untouched file, and only then rename the output into place.
+
+    The source is hashed again and the output hashed while the output is validated. A change of
+    the source's checksum or status since before the conversion is ``source-modified`` (the run
+    stops); a source that differs from the scan's checksum is ``source-changed``.
+    """
+    from .validate import validate_file
+
+    partial = Path(os.fsdecode(handoff["partial"]))
+    dst = Path(os.fsdecode(task["dst"]))
+    keep = ("started_at", "source_sha256", "tool_version", "command")
+    out: dict[str, Any] = {k: handoff[k] for k in keep}
+    pool = _checks()
+    rehashing = pool.submit(sha256_file, task["src"], inspect=False)
+    output_hash = pool.submit(sha256_file, handoff["partial"], inspect=False)
+    check = None
+    failure: OSError | None = None
+    try:
+        check = validate_file(partial, task["target_puid"])
+    except OSError as exc:
+        failure = exc
+    digest = output_hash.result()
     after = rehashing.result()
-    if after.sha256 != before.sha256 or _status(task["src"]) != status_before:
+    verdict = _source_verdict(task, out["source_sha256"], after.sha256, handoff["status_before"])
+    if verdict is not None:
         _unlink(partial)
-        return finish("source-modified", "the ORIGINAL changed during its conversion")
-    if task["expected_sha256"] and before.sha256 != task["expected_sha256"]:
-        _unlink(partial)
-        return finish("source-changed", "the source differs from the scan: scan again first")
-    if not result.ok:
-        _unlink(partial)
-        # Converters rarely say "disk full" clearly (Ghostscript: "ioerror"): look at the disk.
-        if "No space left" in result.message or _free_space(dst.parent) < need:
-            return finish("disk-full", f"the output device is full ({result.message})")
-        return finish(result.outcome, result.message)
+        return _final(out, *verdict)
     try:
         if failure is not None:
             raise failure
-        assert check is not None and digest is not None
+        assert check is not None
         out["validation"] = json.dumps(check.as_json(), ensure_ascii=False)
         out["output_puid"] = check.puid
         if not check.valid:
             _unlink(partial)
             errors = "; ".join(f"{p.clause}: {p.message}" for p in check.errors[:5])
-            return finish("invalid", f"output failed validation: {errors}")
+            return _final(out, "invalid", f"output failed validation: {errors}")
         if digest.sha256 is None:
             raise OSError(errno.EIO, f"output cannot be read back: {digest.message}")
         os.replace(partial, dst)
     except OSError as exc:
         _unlink(partial)
         if exc.errno == errno.ENOSPC:
-            return finish("disk-full", f"no space left on the output device: {exc}")
-        return finish("failed", f"{exc.strerror or exc}")
-    return finish(
+            return _final(out, "disk-full", f"no space left on the output device: {exc}")
+        return _final(out, "failed", f"{exc.strerror or exc}")
+    return _final(
+        out,
         "done",
-        result.message or "converted and validated",
+        handoff["message"] or "converted and validated",
         output_sha256=digest.sha256,
         output_size=digest.size,
     )
+
+
+def convert_one(task: dict[str, Any]) -> dict[str, Any]:
+    """Worker: both stages in one call (convert, validate, rename): used on a Dask cluster,
+    where every task is a network round trip and the scheduler interleaves the workers."""
+    first = convert_step(task)
+    return check_step(task, first) if first.get("stage") == "check" else first
+
+
+def warm_checks() -> None:
+    """Load what :func:`check_step` needs (Siegfried's signatures, pikepdf) ahead of the first
+    output, while the first conversions run."""
+    from .validate import _scanner
+
+    _scanner()
 
 
 def _status(path: bytes) -> tuple[int, ...] | None:
@@ -199,17 +263,20 @@ def _free_space(folder: Path) -> int:
 
 
 def _remove_partials(dst: Path) -> None:
-    """Remove our partial file for ``dst`` and the converter's own temporary files made from
-    it (hidden names that start with the partial's name)."""
-    partial = partial_path(dst)
-    prefixes = (partial.name, f".{partial.stem}.")
+    """Remove the partial files of earlier attempts for ``dst`` (``.NAME.TOKEN.partial.EXT``,
+    and the 0.1 name ``.STEM.partial.EXT``) and the converters' own temporary files made from
+    them (the same names with one more leading dot)."""
+    mine = re.compile(
+        rb"\.\.?(?:" + re.escape(os.fsencode(_partial_base(dst))) + rb"\.[0-9a-f]{8}\.partial"
+        rb"|" + re.escape(os.fsencode(dst.stem)) + rb"\.partial\.)"
+    )
     try:
-        with os.scandir(dst.parent) as it:
-            stale = [e.path for e in it if e.name.startswith(prefixes)]
+        with os.scandir(os.fsencode(dst.parent)) as it:
+            stale = [e.path for e in it if mine.match(e.name)]
     except FileNotFoundError:
         return
     for path in stale:
-        _unlink(Path(path))
+        _unlink(Path(os.fsdecode(path)))
 
 
 def _unlink(path: Path) -> None:
@@ -331,6 +398,10 @@ def _fill_journal(catalog: Catalog, run_id: int, aid: int, scan_id: int, only: s
     catalog.add_migrations(rows)
 
 
+def _crash(message: str) -> dict[str, Any]:
+    return {"outcome": "crashed", "message": message, "started_at": now(), "finished_at": now()}
+
+
 def _run(
     catalog: Catalog,
     run_id: int,
@@ -343,20 +414,51 @@ def _run(
     summary: MigrationSummary,
     cluster: Cluster | None = None,
 ) -> str | None:
+    """Feed the workers and journal every result.
+
+    Locally the work runs in two process pools of ``workers`` processes: conversions
+    (:func:`convert_step`, at most ``workers`` at a time) and checks (:func:`check_step`), so
+    the validation of one output overlaps with the next conversion and a converter never waits
+    for Siegfried or the PDF/A checks. On a Dask cluster each task does both
+    (:func:`convert_one`)."""
     tasks: Iterator[tuple[bytes, bytes, int | None, str | None, str, str, str, int]] = iter(todo)
-    in_flight: dict[Future[dict[str, Any]], tuple[bytes, str, int]] = {}
+    # future -> (stage, path, tool, attempt, task)
+    in_flight: dict[Future[dict[str, Any]], tuple[str, bytes, str, int, dict[str, Any]]] = {}
     stopped: str | None = None
-    pool = _new_pool(workers, cluster, root, out)
+    staged = cluster is None
+    pools: dict[str, Executor] = {"convert": _new_pool(workers, cluster, root, out)}
+    if staged:
+        pools["check"] = _new_pool(workers)
+        for _ in range(workers):
+            pools["check"].submit(warm_checks)
+
+    def submit(stage: str, fn: Any, *args: Any) -> Future[dict[str, Any]]:
+        try:
+            return pools[stage].submit(fn, *args)
+        except BrokenProcessPool:  # a worker died: a new pool, and go on
+            pools[stage].shutdown(wait=False, cancel_futures=True)
+            pools[stage] = (
+                _new_pool(workers, cluster, root, out)
+                if stage == "convert"
+                else (_new_pool(workers))
+            )
+            return pools[stage].submit(fn, *args)
+
+    def count(stage: str) -> int:
+        return sum(1 for job in in_flight.values() if job[0] == stage)
+
     try:
         while True:
-            while stopped is None and len(in_flight) < workers * 2:
+            while (
+                stopped is None and count("convert") < workers * 2 and count("check") < workers * 2
+            ):
                 item = next(tasks, None)
                 if item is None:
                     break
                 path, output, size, sha, tool, target, target_puid, attempts = item
                 # Partial outputs left by a killed run are removed before converting again.
                 _remove_partials(Path(os.fsdecode(os.path.join(out, output))))
-                task = {
+                task: dict[str, Any] = {
                     "src": os.path.join(root, path),
                     "dst": os.path.join(out, output),
                     "tool": tool,
@@ -366,34 +468,26 @@ def _run(
                     "size": size,
                     "timeout": timeout + (size or 0) / 1e6,  # big inputs get longer
                 }
-                try:
-                    fut = pool.submit(convert_one, task)
-                except BrokenProcessPool:  # a worker died: a new pool, and go on
-                    pool.shutdown(wait=False, cancel_futures=True)
-                    pool = _new_pool(workers, cluster, root, out)
-                    fut = pool.submit(convert_one, task)
-                in_flight[fut] = (path, tool, attempts + 1)
+                fut = submit("convert", convert_step if staged else convert_one, task)
+                in_flight[fut] = ("convert", path, tool, attempts + 1, task)
             if not in_flight:
                 break
             done, _ = wait(list(in_flight), timeout=1.0, return_when=FIRST_COMPLETED)
             for fut in done:
-                path, tool, attempt = in_flight.pop(fut)
+                stage, path, tool, attempt, task = in_flight.pop(fut)
                 try:
                     result = fut.result()
                 except BrokenProcessPool as exc:  # the worker died (out of memory, killed…)
-                    result = {
-                        "outcome": "crashed",
-                        "message": f"the worker process died during this conversion: {exc}",
-                        "started_at": now(),
-                        "finished_at": now(),
-                    }
+                    what = "conversion" if stage == "convert" else "validation of the output"
+                    result = _crash(f"the worker process died during the {what}: {exc}")
                 except WorkerKilled as exc:  # Dask gave up: its workers died on this file
-                    result = {
-                        "outcome": "crashed",
-                        "message": f"worker processes died again and again on this file: {exc}",
-                        "started_at": now(),
-                        "finished_at": now(),
-                    }
+                    result = _crash(f"worker processes died again and again on this file: {exc}")
+                if result.get("stage") == "check":
+                    check = submit("check", check_step, task, result)
+                    in_flight[check] = ("check", path, tool, attempt, task)
+                    continue
+                if stage == "check" and result["outcome"] == "crashed":
+                    _remove_partials(Path(os.fsdecode(task["dst"])))
                 catalog.record_migration(run_id, path, tool, attempt, result)
                 summary.this_run += 1
                 if progress is not None:
@@ -408,8 +502,20 @@ def _run(
             if stopped is not None and not in_flight:
                 break
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        for pool in pools.values():
+            pool.shutdown(wait=True, cancel_futures=True)
+        _drop_unchecked(in_flight)
     return stopped
+
+
+def _drop_unchecked(
+    in_flight: dict[Future[dict[str, Any]], tuple[str, bytes, str, int, dict[str, Any]]],
+) -> None:
+    """When a run stops early, remove the partial outputs that were converted but will not be
+    validated now (they are pending in the journal and are converted again next time)."""
+    for fut, (stage, *_rest, task) in in_flight.items():
+        if stage == "check" or (fut.done() and not fut.cancelled() and fut.exception() is None):
+            _remove_partials(Path(os.fsdecode(task["dst"])))
 
 
 def _new_pool(

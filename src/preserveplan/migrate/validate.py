@@ -542,15 +542,29 @@ class _Checker:
                     yield from self._walk_direct(v, depth + 1)
 
     def check_objects(self) -> None:
+        """Streams' keys and filters, then every object's direct content: actions, ExtGState,
+        annotations, pages, form fields (``_check_dict``), name validity and device colour
+        spaces (``_check_names_utf8``). An object whose serialisation holds none of the keys,
+        names or bytes those checks act on (``_OBJECT_TRIGGERS``, e.g. the thousands of
+        structure elements of a tagged PDF) is not walked item by item: one C++ call instead of
+        one Python call per entry, and the same verdicts."""
         for top in self.pdf.objects:
+            head: Any
             if isinstance(top, pikepdf.Stream):
                 self._check_stream(top)
-                for obj in self._walk_direct(top.stream_dict):
-                    if isinstance(obj, pikepdf.Dictionary | pikepdf.Array):
-                        self._check_names_utf8(obj)
+                head = top.stream_dict
+            elif isinstance(top, pikepdf.Dictionary | pikepdf.Array):
+                head = top
+            else:
                 continue
-            for obj in self._walk_direct(top):
-                if isinstance(obj, pikepdf.Dictionary):
+            try:
+                raw = head.unparse(resolved=True)
+            except Exception:  # let the item-by-item walk look at it
+                raw = None
+            if raw is not None and not _OBJECT_TRIGGERS.search(raw):
+                continue
+            for obj in self._walk_direct(head):
+                if isinstance(obj, pikepdf.Dictionary) and head is top:
                     self._check_dict(obj)
                 if isinstance(obj, pikepdf.Dictionary | pikepdf.Array):
                     self._check_names_utf8(obj)
@@ -840,6 +854,22 @@ class _Checker:
             return
         clause = self.c("6.1.12 implementation limits", "6.1.13 implementation limits")
         depth = 0
+        if operators:  # the bytes showed no number or name that can break a limit
+            for inst in ops:  # (.operator alone: unpacking every instruction costs 8x more)
+                bop = bytes(inst.operator)
+                if bop == b"q":
+                    depth += 1
+                    if depth > 28:
+                        self.err(clause, "more than 28 nested q/Q (graphics state) levels")
+                elif bop == b"Q":
+                    depth -= 1
+                elif bop in _DEVICE_OPS_B:
+                    self.device_colour.add(f"{bop.decode()} operator")
+                else:  # cs / CS
+                    for o in inst.operands:
+                        if isinstance(o, pikepdf.Name) and _nstr(o) in DEVICE_CS:
+                            self.device_colour.add(_nstr(o))
+            return
         max_real = MAX_REAL_1 if self.p1 else MAX_REAL
         for inst in ops:
             operands, op = inst[0], inst[1]
@@ -939,9 +969,26 @@ _FAST_OPERATORS = "q Q rg RG k K g G cs CS"
 #: after a point (< 1.175e-38), a name with an 8-bit #xx escape or byte (UTF-8 check). Digits of
 #: hex strings (glyph ids in TJ arrays) follow "<" or other hex digits, so they do not match.
 _SUSPECT_TOKEN = re.compile(
-    rb"(?:^|(?<=[\x00\t\n\x0c\r \[\]()/{}%]))[+-]?\d{5,}"
-    rb"|\.0{20,}"
+    rb"[\x00\t\n\x0c\r \[\]()/{}%][+-]?\d{5}"
+    rb"|\.0{20}"
     rb"|/[^\s/\[\]()<>{}%]*(?:#[89a-fA-F]|[\x80-\xff])"
+)
+_SUSPECT_START = re.compile(rb"[+-]?\d{5}")  # the same at the very start of the stream
+_REGULAR_END = rb"(?![^\x00\t\n\x0c\r /\[\]()<>{}%])"  # end of a name
+#: what makes check_objects walk an object: a key or value _check_dict acts on, a device colour
+#: space name, a name that may not be UTF-8 (a #xx escape of 0x80-0xFF or an 8-bit byte)
+_OBJECT_TRIGGERS = re.compile(
+    rb"/(?:JS|Next|SMask|Rect|AA|FT)"
+    + _REGULAR_END
+    + rb"|/Type\s*/(?:Action|ExtGState|Annot|Page)"
+    + _REGULAR_END
+    + rb"|/S\s*/(?:"
+    + b"|".join(re.escape(a[1:].encode()) for a in sorted(FORBIDDEN_ACTIONS))
+    + rb")"
+    + _REGULAR_END
+    + rb"|/Device(?:RGB|CMYK|Gray)"
+    + _REGULAR_END
+    + rb"|/[^\x00\t\n\x0c\r /\[\]()<>{}%]*(?:#[89a-fA-F]|[\x80-\xff])"
 )
 
 
@@ -958,7 +1005,8 @@ def _operands_need_check(obj: Any) -> bool:
         for stream in streams:
             if not isinstance(stream, pikepdf.Stream):
                 return True
-            if _SUSPECT_TOKEN.search(stream.read_bytes()):
+            data = stream.read_bytes()
+            if _SUSPECT_TOKEN.search(data) or _SUSPECT_START.match(data):
                 return True
     except Exception:  # undecodable stream: let the full parse report it
         return True
@@ -990,6 +1038,7 @@ def _field_type(annot: pikepdf.Dictionary) -> str | None:
 
 DEVICE_CS = {"/DeviceRGB", "/DeviceCMYK", "/DeviceGray"}
 DEVICE_OPS = {"rg", "RG", "k", "K", "g", "G"}
+_DEVICE_OPS_B = {op.encode() for op in DEVICE_OPS}
 _DEVICE_FAMILY = {
     "/DeviceRGB": "RGB",
     "rg operator": "RGB",
