@@ -13,8 +13,6 @@ import tempfile
 from collections.abc import Sequence
 from typing import Any
 
-import pygfried
-
 from ..paths import extension, is_clean_utf8
 
 # PUIDs whose members we inventory (generic archive and compression formats; not OOXML/ODF,
@@ -49,6 +47,8 @@ class Identifier:
     """A reusable Siegfried scanner (create one per process)."""
 
     def __init__(self) -> None:
+        import pygfried  # here, not at import: see preserveplan.procs
+
         self.scanner = pygfried.Scanner()
 
     def identify(self, paths: Sequence[bytes]) -> list[dict[str, Any]]:

@@ -15,13 +15,13 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from multiprocessing import get_context
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .. import paths as P
 from ..catalog import ALL_FILE_COLUMNS, Catalog, PriorFile
 from ..cluster import WorkerKilled
 from ..errors import PreserveplanError, UsageError
+from ..procs import forkserver
 from ..versions import engine_info
 from . import worker
 from .containers import ContainerResult, Limits
@@ -358,7 +358,7 @@ class _Scan:
             return self.cluster.executor(archives=[self.root], limits=self.limits)
         return ProcessPoolExecutor(
             self.workers,
-            mp_context=get_context("forkserver"),
+            mp_context=forkserver(),
             initializer=worker.init,
             initargs=(self.limits,),
         )

@@ -28,7 +28,6 @@ from concurrent.futures import (
 )
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +35,7 @@ from ..catalog import Catalog, now
 from ..cluster import WorkerKilled
 from ..errors import PreserveplanError, UsageError
 from ..inventory.fixity import sha256_file
+from ..procs import forkserver
 from .registry import MODULES, SUFFIX
 
 if TYPE_CHECKING:
@@ -523,7 +523,7 @@ def _new_pool(
 ) -> Executor:
     if cluster is not None:
         return cluster.executor(archives=[root], output=out)
-    return ProcessPoolExecutor(workers, mp_context=get_context("forkserver"))
+    return ProcessPoolExecutor(workers, mp_context=forkserver())
 
 
 def _fill_summary(catalog: Catalog, summary: MigrationSummary) -> None:
