@@ -92,7 +92,10 @@ Figures
 -------
 ``seconds`` is the wall time of the variant (process start-ups included, the untimed
 preparation excluded): the one run of the office variants, the median of the rounds of the
-others (``runs`` shows the fastest and the slowest); ``s/file`` = seconds / files. Overhead
+others (``runs`` shows the fastest and the slowest); ``s/file`` = seconds / files;
+``CPU-s/file`` = CPU seconds the whole machine spent during the run (``/proc/stat``: every
+process, converters, workers and coordinator alike; median of the rounds) / files: the cost
+beside the wall time, meaningful on a quiet machine. Overhead
 % = 100 * (pp j1 seconds / direct seconds - 1).
 
 Targets (reported PASS/FAIL; the script always exits 0 - a benchmark reports, it does not gate)
@@ -233,6 +236,19 @@ rules:
 
 def _words(rng: random.Random, n: int) -> str:
     return " ".join(rng.choices(WORDS, k=n))
+
+
+#: CPU seconds the whole machine spent during each timed run, by its output folder
+CPU_BY_OUT: dict[Path, float] = {}
+
+
+def busy_cpu_s() -> float:
+    """CPU seconds used by all processes of the machine so far (/proc/stat: user, nice,
+    system, irq, softirq, steal). The difference around a run is its cost in CPU, whichever
+    processes did the work (converters, workers, coordinator); meaningful on a quiet machine."""
+    with open("/proc/stat", encoding="ascii") as f:
+        v = [int(x) for x in f.readline().split()[1:9]]
+    return (v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / os.sysconf("SC_CLK_TCK")
 
 
 def doc_pages(i: int, seed: int) -> int:
@@ -410,10 +426,12 @@ def variant_cold(work: Path, docs: list[Path]) -> tuple[float, Path]:
     out = work / "out-a"
     out.mkdir()
     cmds = [libreoffice.command(d, out, profile, pdf_spec(d)[1]) for d in docs]
-    started = time.perf_counter()
+    cpu, started = busy_cpu_s(), time.perf_counter()
     for cmd in cmds:
         run_checked(cmd, work)
-    return time.perf_counter() - started, out
+    seconds = time.perf_counter() - started
+    CPU_BY_OUT[out] = busy_cpu_s() - cpu
+    return seconds, out
 
 
 def variant_batch(work: Path, docs: list[Path]) -> tuple[float, Path]:
@@ -430,10 +448,12 @@ def variant_batch(work: Path, docs: list[Path]) -> tuple[float, Path]:
         spec = pdf_spec(paths[0])[1]
         cmd = libreoffice.command(paths[0], out, profile, spec)
         cmds.append(cmd + [str(p.resolve()) for p in paths[1:]])
-    started = time.perf_counter()
+    cpu, started = busy_cpu_s(), time.perf_counter()
     for cmd in cmds:
         run_checked(cmd, work)
-    return time.perf_counter() - started, out
+    seconds = time.perf_counter() - started
+    CPU_BY_OUT[out] = busy_cpu_s() - cpu
+    return seconds, out
 
 
 # =============================================================================================
@@ -687,9 +707,10 @@ def variant_pp(work: Path, db: Path, name: str, workers: int) -> tuple[float, Pa
     copy_catalog(db, copy)
     out = work / f"out-{name}"
     with Catalog(copy) as cat:
-        started = time.perf_counter()
+        cpu, started = busy_cpu_s(), time.perf_counter()
         summary = migrate(cat, out, workers=workers)
         seconds = time.perf_counter() - started
+        CPU_BY_OUT[out] = busy_cpu_s() - cpu
     return seconds, out, summary.as_dict()
 
 
@@ -733,9 +754,11 @@ def direct_loop(work: Path, name: str, files: list[Path], build: Builder) -> tup
     script = work / f"{name}.sh"
     lines = ["set -e", *(shlex.join(build(f, out)) for f in files)]
     script.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    started = time.perf_counter()
+    cpu, started = busy_cpu_s(), time.perf_counter()
     run_checked(["bash", str(script)], work)
-    return time.perf_counter() - started, out
+    seconds = time.perf_counter() - started
+    CPU_BY_OUT[out] = busy_cpu_s() - cpu
+    return seconds, out
 
 
 def count_outputs(out: Path, suffixes: set[str]) -> tuple[int, list[str]]:
@@ -832,6 +855,7 @@ class Bench:
                 summaries.append(summ)
         seconds = [s for s, _, _ in runs]
         median = statistics.median(seconds)
+        cpu = statistics.median(CPU_BY_OUT.get(out, float("nan")) for _, out, _ in runs)
         row: dict[str, Any] = {
             "key": key,
             "variant": label,
@@ -839,6 +863,7 @@ class Bench:
             "seconds": round(median, 3),
             "runs": [round(s, 3) for s in seconds],
             "s_per_file": round(median / n, 4),
+            "cpu_s_per_file": round(cpu / n, 4),
             "good_outputs": min(goods),
             "bad_outputs": bads,
         }
@@ -851,6 +876,9 @@ class Bench:
 
     def seconds(self, key: str) -> float:
         return float(next(r["seconds"] for r in self.rows if r["key"] == key))
+
+    def cpu_per_file(self, key: str) -> float:
+        return float(next(r["cpu_s_per_file"] for r in self.rows if r["key"] == key))
 
     def overhead_part(
         self,
@@ -895,7 +923,7 @@ class Bench:
         width = max(len(r["variant"]) for r in self.rows)
         head = (
             f"{'variant':<{width}} {'files':>5} {'seconds':>8} {'runs (min-max)':>15} "
-            f"{'s/file':>7} {'good':>7}  migrate"
+            f"{'s/file':>7} {'CPU-s/file':>10} {'good':>7}  migrate"
         )
         print(head)
         print("-" * len(head))
@@ -911,7 +939,8 @@ class Bench:
             spread = f"{min(r['runs']):.2f}-{max(r['runs']):.2f}" if len(r["runs"]) > 1 else "-"
             print(
                 f"{r['variant']:<{width}} {r['files']:>5} {r['seconds']:>8.2f} {spread:>15} "
-                f"{r['s_per_file']:>7.3f} {r['good_outputs']:>3}/{r['files']:<3}  {note}"
+                f"{r['s_per_file']:>7.3f} {r['cpu_s_per_file']:>10.3f} "
+                f"{r['good_outputs']:>3}/{r['files']:<3}  {note}"
             )
             for b in r["bad_outputs"][:5]:
                 print(f"    bad output: {b}")
@@ -1047,6 +1076,10 @@ def run_bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                 f"{name}: overhead of pp -j1, %", 100 * (j1 / direct - 1), TARGET_OVERHEAD, False
             ),
             reported(f"{name}: pp -j1 extra ms per file", 1000 * (j1 - direct) / n),
+            reported(
+                f"{name}: pp -j1 extra CPU-ms per file (all processes)",
+                1000 * (bench.cpu_per_file(f"{key}-j1") - bench.cpu_per_file(f"{key}-direct")),
+            ),
         ]
         if any(r["key"] == f"{key}-j2" for r in bench.rows):
             verdicts.append(

@@ -158,3 +158,52 @@ def test_extends_cycle_and_missing(tmp_path: Path) -> None:
     write(tmp_path, "c.yaml", 'ruleset: c\nversion: "1"\nextends: nowhere\n')
     with pytest.raises(RulesetError, match="no such ruleset"):
         load_ruleset(tmp_path / "c.yaml")
+
+
+ALSO = (
+    "    action:\n"
+    "      tool: libreoffice\n"
+    "      target: pdfa-2b\n"
+    "      target_puid: fmt/477\n"
+    "      also:\n"
+    "        - {target: ods, target_puid: fmt/1755}\n"
+)
+
+
+def test_an_action_may_make_more_outputs(tmp_path: Path) -> None:
+    """A spreadsheet's PDF/A (the view) and an ODS copy (data and formulas)."""
+    rs = load_ruleset(write(tmp_path, "r.yaml", GOOD.replace(ACTION, ALSO)))
+    action = rs.rules[1].action
+    assert action is not None
+    assert [(o.tool, o.target, o.target_puid) for o in action.outputs()] == [
+        ("libreoffice", "pdfa-2b", "fmt/477"),
+        ("libreoffice", "ods", "fmt/1755"),
+    ]
+    assert rs.as_dict()["rules"][1]["action"]["also"][0]["target"] == "ods"
+
+
+@pytest.mark.parametrize(
+    ("also", "words"),
+    [
+        ("        - {target: pdfa-2b, target_puid: fmt/477}\n", "need different targets"),
+        ("        - {target: tiff, target_puid: fmt/353}\n", "cannot make target 'tiff'"),
+        ("        - {tool: ghostscript, target: ods, target_puid: fmt/1755}\n", "'ghostscript'"),
+        ("        - {target: ods, target_puid: fmt/1755, colour: red}\n", "unknown key 'colour'"),
+        ("        - ods\n", "must be a mapping"),
+    ],
+)
+def test_bad_extra_outputs_are_load_errors(tmp_path: Path, also: str, words: str) -> None:
+    text = GOOD.replace(
+        ACTION, ALSO.replace("        - {target: ods, target_puid: fmt/1755}\n", also)
+    )
+    found = problems(tmp_path, text)
+    assert any(words in m for _, m in found), found
+
+
+def test_a_tool_that_cannot_make_the_target_is_a_load_error(tmp_path: Path) -> None:
+    """Caught when the rules are loaded, not as a crash in the middle of a migration run."""
+    found = problems(
+        tmp_path,
+        GOOD.replace("target: pdfa-2b, target_puid: fmt/477", "target: flac, target_puid: fmt/279"),
+    )
+    assert any(n == 20 and "cannot make target 'flac'" in m for n, m in found), found

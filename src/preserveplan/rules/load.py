@@ -27,13 +27,15 @@ from .model import (
     TOOLS,
     Action,
     Finding,
+    Output,
     Rule,
     Ruleset,
 )
 
 TOP_KEYS = {"ruleset", "version", "title", "description", "extends", "findings", "rules"}
 RULE_KEYS = {"id", "title", "match", "status", "risk", "action", "rationale", "source"}
-ACTION_KEYS = {"tool", "target", "target_puid", "keep_original"}
+ACTION_KEYS = {"tool", "target", "target_puid", "keep_original", "also"}
+OUTPUT_KEYS = {"tool", "target", "target_puid"}
 FINDING_KEYS = {"status", "risk", "rationale", "source"}
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
@@ -373,18 +375,60 @@ def _action(f: _File, raw: CommentedMap) -> Action | None:
     for key in node:
         if key not in ACTION_KEYS:
             f.error(_line(node, key), f"unknown key {key!r} in action")
-    tool = _choice(f, node, "tool", TOOLS)
+    main = _output(f, node, None)
+    keep = node.get("keep_original", True)
+    if not isinstance(keep, bool):
+        f.error(_line(node, "keep_original"), "keep_original must be true or false")
+        return None
+    also: list[Output] = []
+    extra = node.get("also")
+    if extra is not None:
+        if not isinstance(extra, CommentedSeq) or not extra:
+            f.error(_line(node, "also"), "'also' must be a list of outputs (tool, target, ...)")
+            return None
+        for item in extra:
+            if not isinstance(item, CommentedMap):
+                f.error(_line(node, "also"), "each 'also' entry must be a mapping")
+                return None
+            for key in item:
+                if key not in OUTPUT_KEYS:
+                    f.error(_line(item, key), f"unknown key {key!r} in an 'also' output")
+            out = _output(f, item, main.tool if main else None)
+            if out is None:
+                return None
+            also.append(out)
+    if main is None:
+        return None
+    targets = [o.target for o in (main, *also)]
+    if len(set(targets)) != len(targets):
+        f.error(_line(node), f"an action's outputs need different targets (got {targets})")
+        return None
+    return Action(main.tool, main.target, main.target_puid, keep, tuple(also))
+
+
+def _output(f: _File, node: CommentedMap, default_tool: str | None) -> Output | None:
+    """tool (default: the action's), target and target_puid of one output."""
+    if default_tool is not None and "tool" not in node:
+        tool: str | None = default_tool
+    else:
+        tool = _choice(f, node, "tool", TOOLS)
     target = _choice(f, node, "target", TARGETS)
     target_puid = _text(f, node, "target_puid", required=True)
     if target_puid is not None and (not is_puid(target_puid) or target_puid not in formats()):
         f.error(_line(node, "target_puid"), f"target_puid {target_puid!r} is not a known PUID")
         target_puid = None
-    keep = node.get("keep_original", True)
-    if not isinstance(keep, bool):
-        f.error(_line(node, "keep_original"), "keep_original must be true or false")
-        return None
+    if tool and target:
+        from ..migrate.registry import MODULES
+
+        makes = tuple(MODULES[tool].TARGETS)
+        if target not in makes:
+            f.error(
+                _line(node, "target"),
+                f"tool {tool!r} cannot make target {target!r} (it makes: {', '.join(makes)})",
+            )
+            return None
     if tool and target and target_puid:
-        return Action(tool, target, target_puid, keep)
+        return Output(tool, target, target_puid)
     return None
 
 

@@ -26,11 +26,25 @@ FINDINGS = (*REQUIRED_FINDINGS, "fixity_mismatch", "mets_error", "not_in_mets")
 
 
 @dataclass(frozen=True)
+class Output:
+    """One more output of an action (e.g. an ODS copy beside a spreadsheet's PDF/A)."""
+
+    tool: str
+    target: str
+    target_puid: str
+
+
+@dataclass(frozen=True)
 class Action:
     tool: str
     target: str
     target_puid: str
     keep_original: bool = True
+    also: tuple[Output, ...] = ()
+
+    def outputs(self) -> list[Output]:
+        """Every output of the action, the main one first."""
+        return [Output(self.tool, self.target, self.target_puid), *self.also]
 
 
 @dataclass(frozen=True)
