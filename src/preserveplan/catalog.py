@@ -1179,17 +1179,52 @@ class Catalog:
         return [r[0] for r in rows]
 
     def migration_todo(
-        self, run_id: int, retry_failed: bool, limit: int | None
+        self, run_id: int, retry_failed: bool, limit: int | None, *, page: int = 1000
     ) -> Iterator[tuple[bytes, bytes, int | None, str | None, str, str, str, int]]:
+        """The journal rows to work on, in path order: (path, output, size, sha256, tool,
+        target, target PUID, attempts); at most ``limit``.
+
+        Read ``page`` rows at a time by key (``path >`` the last one), each page fetched whole,
+        so memory stays flat and no read cursor stays open while the caller records results on
+        this connection; a row is never handed out twice, whatever state it gets meanwhile."""
         states = ("pending", "failed") if retry_failed else ("pending",)
-        cur = self.db.execute(
-            f"""SELECT path, output, size, source_sha256, tool, target, target_puid, attempts
-                FROM migrations WHERE run_id = ? AND state IN ({",".join("?" * len(states))})
-                ORDER BY path LIMIT ?""",
+        where = f"run_id = ? AND state IN ({','.join('?' * len(states))})"
+        columns = "path, output, size, source_sha256, tool, target, target_puid, attempts"
+        left = -1 if limit is None else limit
+        last: bytes | None = None
+        while left != 0:
+            n = page if left < 0 else min(page, left)
+            if last is None:
+                sql = f"SELECT {columns} FROM migrations WHERE {where} ORDER BY path LIMIT ?"
+                params: tuple[Any, ...] = (run_id, *states, n)
+            else:
+                sql = (
+                    f"SELECT {columns} FROM migrations WHERE {where} AND path > ? "
+                    "ORDER BY path LIMIT ?"
+                )
+                params = (run_id, *states, last, n)
+            rows = self.db.execute(sql, params).fetchall()
+            for row in rows:
+                yield (bytes(row[0]), bytes(row[1]), *row[2:])
+            if len(rows) < n:
+                return
+            last = bytes(rows[-1][0])
+            if left > 0:
+                left -= len(rows)
+
+    def migration_todo_size(
+        self, run_id: int, retry_failed: bool, limit: int | None
+    ) -> tuple[int, int]:
+        """How many rows :meth:`migration_todo` hands out, and their bytes."""
+        states = ("pending", "failed") if retry_failed else ("pending",)
+        n, size = self.db.execute(
+            f"""SELECT COUNT(*), COALESCE(SUM(size), 0) FROM (
+                  SELECT size FROM migrations
+                  WHERE run_id = ? AND state IN ({",".join("?" * len(states))})
+                  ORDER BY path LIMIT ?)""",
             (run_id, *states, -1 if limit is None else limit),
-        )
-        for row in cur.fetchall():
-            yield (bytes(row[0]), bytes(row[1]), *row[2:])
+        ).fetchone()
+        return int(n), int(size)
 
     def record_migration(
         self, run_id: int, path: bytes, tool: str, attempt: int, result: dict[str, Any]

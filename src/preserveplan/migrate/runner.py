@@ -17,7 +17,8 @@ import json
 import os
 import re
 import secrets
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Iterable
 from concurrent.futures import (
     FIRST_COMPLETED,
     Executor,
@@ -328,15 +329,15 @@ def migrate(
             f"converter(s) not installed: {', '.join(missing)} (see 'preserveplan plan')"
         )
     summary = MigrationSummary(run_id, resumed, total=catalog.migration_count(run_id))
-    todo = list(catalog.migration_todo(run_id, retry_failed, limit))
+    count, size = catalog.migration_todo_size(run_id, retry_failed, limit)
     if dry_run:
-        summary.pending = len(todo)
+        summary.pending = count
         _fill_summary(catalog, summary)
         return summary
     rootb = str(root).encode("utf-8", "surrogateescape")
     outb = str(out).encode("utf-8", "surrogateescape")
     conn = None
-    if cluster is not None and todo:
+    if cluster is not None and count:
         from ..cluster import connect
 
         conn = connect(cluster)
@@ -348,12 +349,12 @@ def migrate(
             raise
         workers = conn.threads
     if progress is not None:
-        progress.total(len(todo), sum(t[2] or 0 for t in todo))
+        progress.total(count, size)
     try:
         stopped = _run(
             catalog,
             run_id,
-            todo,
+            catalog.migration_todo(run_id, retry_failed, limit),  # streamed, page by page
             rootb,
             outb,
             workers or os.cpu_count() or 1,
@@ -402,10 +403,34 @@ def _crash(message: str) -> dict[str, Any]:
     return {"outcome": "crashed", "message": message, "started_at": now(), "finished_at": now()}
 
 
+MAX_BREAKS_IN_A_ROW = 5
+"""Worker deaths in one stage with no result of that stage in between before the run stops."""
+
+
+@dataclass(eq=False)
+class _Job:
+    """One file on its way through the stages."""
+
+    path: bytes
+    tool: str
+    attempt: int
+    task: dict[str, Any]
+    stage: str = "convert"
+    handoff: dict[str, Any] | None = None  # convert_step's hand-off, for check_step
+    pool: Executor | None = None  # the pool it was sent to
+    alone: bool = False  # sent with nothing else in flight in its stage, after a worker died
+    lost: bool = False  # was in flight in a pool whose worker died
+    reconverted: bool = False  # converted again: its partial vanished when a check worker died
+
+    @property
+    def dst(self) -> Path:
+        return Path(os.fsdecode(self.task["dst"]))
+
+
 def _run(
     catalog: Catalog,
     run_id: int,
-    todo: list[tuple[bytes, bytes, int | None, str | None, str, str, str, int]],
+    todo: Iterable[tuple[bytes, bytes, int | None, str | None, str, str, str, int]],
     root: bytes,
     out: bytes,
     workers: int,
@@ -417,105 +442,214 @@ def _run(
     """Feed the workers and journal every result.
 
     Locally the work runs in two process pools of ``workers`` processes: conversions
-    (:func:`convert_step`, at most ``workers`` at a time) and checks (:func:`check_step`), so
+    (:func:`convert_step`, at most ``2 × workers`` in flight) and checks (:func:`check_step`), so
     the validation of one output overlaps with the next conversion and a converter never waits
     for Siegfried or the PDF/A checks. On a Dask cluster each task does both
-    (:func:`convert_one`)."""
-    tasks: Iterator[tuple[bytes, bytes, int | None, str | None, str, str, str, int]] = iter(todo)
-    # future -> (stage, path, tool, attempt, task)
-    in_flight: dict[Future[dict[str, Any]], tuple[str, bytes, str, int, dict[str, Any]]] = {}
+    (:func:`convert_one`).
+
+    When a worker process dies, every file in flight in its pool is lost with it, the innocent
+    too. Those files are not recorded: each is sent again, one at a time, with nothing else in
+    flight in that stage (the other stage goes on), so the file that kills its worker is found;
+    a file whose worker dies again while it runs alone is recorded ``crashed``. A check is sent
+    again with the same hand-off (its partial output is still there); where the partial has
+    vanished (the worker died just after renaming it into place) the file is converted again and
+    its check run alone."""
+    tasks = iter(todo)
+    in_flight: dict[Future[dict[str, Any]], _Job] = {}
+    suspects: dict[str, deque[_Job]] = {"convert": deque(), "check": deque()}
+    waiting: deque[_Job] = deque()  # hand-offs held back while the check stage isolates
+    again: deque[_Job] = deque()  # to convert again (ahead of new files)
+    breaks = {"convert": 0, "check": 0}
     stopped: str | None = None
+    exhausted = False
     staged = cluster is None
-    pools: dict[str, Executor] = {"convert": _new_pool(workers, cluster, root, out)}
+
+    def fresh(stage: str) -> Executor:
+        return _check_pool(workers) if stage == "check" else _new_pool(workers, cluster, root, out)
+
+    pools: dict[str, Executor] = {"convert": fresh("convert")}
     if staged:
-        pools["check"] = _new_pool(workers)
+        pools["check"] = fresh("check")
         for _ in range(workers):
             pools["check"].submit(warm_checks)
 
-    def submit(stage: str, fn: Any, *args: Any) -> Future[dict[str, Any]]:
-        try:
-            return pools[stage].submit(fn, *args)
-        except BrokenProcessPool:  # a worker died: a new pool, and go on
-            pools[stage].shutdown(wait=False, cancel_futures=True)
-            pools[stage] = (
-                _new_pool(workers, cluster, root, out)
-                if stage == "convert"
-                else (_new_pool(workers))
-            )
-            return pools[stage].submit(fn, *args)
-
     def count(stage: str) -> int:
-        return sum(1 for job in in_flight.values() if job[0] == stage)
+        return sum(1 for job in in_flight.values() if job.stage == stage)
+
+    def isolating(stage: str) -> bool:
+        return bool(suspects[stage]) or any(
+            job.alone for job in in_flight.values() if job.stage == stage
+        )
+
+    def broke(stage: str, pool: Executor | None) -> None:
+        """A worker of ``pool`` died: the first to notice replaces it with a new pool."""
+        if pool is not pools[stage]:
+            return  # an older pool, already replaced
+        breaks[stage] += 1
+        if breaks[stage] > MAX_BREAKS_IN_A_ROW:
+            raise PreserveplanError(
+                f"worker processes keep dying before finishing any "
+                f"{'conversion' if stage == 'convert' else 'validation'} (out of memory? "
+                "killed?); the files not finished are pending: run the same command again"
+            )
+        pool.shutdown(wait=False)  # no cancel_futures: its futures all fail as BrokenProcessPool
+        pools[stage] = fresh(stage)
+
+    def send(job: _Job) -> None:
+        pool = pools[job.stage]
+        try:
+            if job.handoff is not None:
+                fut = pool.submit(check_step, job.task, job.handoff)
+            else:
+                fut = pool.submit(convert_step if staged else convert_one, job.task)
+        except BrokenProcessPool:  # it broke before any of its futures told us
+            broke(job.stage, pool)
+            job.alone = False
+            suspects[job.stage].appendleft(job)
+            return
+        job.pool = pool
+        in_flight[fut] = job
+
+    def settle(job: _Job, result: dict[str, Any]) -> None:
+        nonlocal stopped
+        catalog.record_migration(run_id, job.path, job.tool, job.attempt, result)
+        if job.lost or result["outcome"] == "crashed":
+            # What a converter left running by a dead worker wrote, also after the partials
+            # were removed before the file was sent again (it may open its output late).
+            _remove_partials(job.dst)
+        summary.this_run += 1
+        if progress is not None:
+            progress.advance(1, 0)
+        if result["outcome"] == "source-modified":
+            raise SourceModifiedError(
+                f"the original {os.fsdecode(job.path)} changed while it was converted; "
+                "the run is stopped: check the archive before going on"
+            )
+        if result["outcome"] == "disk-full":
+            stopped = "disk full: free space on the output device and run again"
+
+    def start_checks() -> None:
+        while suspects["check"] and not count("check"):
+            job = suspects["check"].popleft()
+            assert job.handoff is not None
+            if os.path.exists(job.handoff["partial"]):
+                job.alone = True
+                send(job)
+            elif not job.reconverted:
+                job.stage, job.handoff, job.reconverted = "convert", None, True
+                again.append(job)
+            else:  # converted again, and again its output is gone before its check
+                message = "its output vanished twice before it could be validated"
+                settle(job, {**_crash(message), "outcome": "failed"})
+        while waiting and not isolating("check"):
+            send(waiting.popleft())
+
+    def next_job() -> _Job | None:
+        nonlocal exhausted
+        if again:
+            return again.popleft()
+        item = None if exhausted else next(tasks, None)
+        if item is None:
+            exhausted = True
+            return None
+        path, output, size, sha, tool, target, target_puid, attempts = item
+        task: dict[str, Any] = {
+            "src": os.path.join(root, path),
+            "dst": os.path.join(out, output),
+            "tool": tool,
+            "target": target,
+            "target_puid": target_puid,
+            "expected_sha256": sha,
+            "size": size,
+            "timeout": timeout + (size or 0) / 1e6,  # big inputs get longer
+        }
+        return _Job(path, tool, attempts + 1, task)
+
+    def start_conversions() -> None:
+        if stopped is not None:
+            return
+        while suspects["convert"] and not count("convert"):
+            job = suspects["convert"].popleft()
+            _remove_partials(job.dst)  # what the dead attempt left
+            job.alone = True
+            send(job)
+        if isolating("convert"):
+            return
+        while (
+            count("convert") < workers * 2
+            and count("check") + len(waiting) + len(suspects["check"]) < workers * 2
+        ):
+            new = next_job()
+            if new is None:
+                break
+            # Partial outputs left by a killed run are removed before converting again.
+            _remove_partials(new.dst)
+            send(new)
+            if suspects["convert"]:  # the pool broke as we sent
+                break
+
+    def has_work() -> bool:
+        if suspects["check"] or waiting:
+            return True
+        return stopped is None and bool(suspects["convert"] or again or not exhausted)
+
+    def handle(fut: Future[dict[str, Any]], job: _Job) -> None:
+        try:
+            result = fut.result()
+        except BrokenProcessPool as exc:  # a worker died (out of memory, killed, crashed…)
+            broke(job.stage, job.pool)
+            if not job.alone:
+                job.lost = True
+                suspects[job.stage].append(job)  # perhaps innocent: again, on its own
+                return
+            what = "converting" if job.stage == "convert" else "validating the output of"
+            result = _crash(
+                f"the worker process died twice while {what} this file, the second time "
+                f"with no other file in its pool (crash, out of memory or killed): {exc}"
+            )
+        except WorkerKilled as exc:  # Dask gave up: its workers died on this file
+            result = _crash(f"worker processes died again and again on this file: {exc}")
+        else:
+            breaks[job.stage] = 0
+        if result.get("stage") == "check":
+            job.stage, job.handoff, job.alone = "check", result, False
+            if job.reconverted:
+                suspects["check"].append(job)
+            elif isolating("check"):
+                waiting.append(job)
+            else:
+                send(job)
+            return
+        settle(job, result)
 
     try:
         while True:
-            while (
-                stopped is None and count("convert") < workers * 2 and count("check") < workers * 2
-            ):
-                item = next(tasks, None)
-                if item is None:
-                    break
-                path, output, size, sha, tool, target, target_puid, attempts = item
-                # Partial outputs left by a killed run are removed before converting again.
-                _remove_partials(Path(os.fsdecode(os.path.join(out, output))))
-                task: dict[str, Any] = {
-                    "src": os.path.join(root, path),
-                    "dst": os.path.join(out, output),
-                    "tool": tool,
-                    "target": target,
-                    "target_puid": target_puid,
-                    "expected_sha256": sha,
-                    "size": size,
-                    "timeout": timeout + (size or 0) / 1e6,  # big inputs get longer
-                }
-                fut = submit("convert", convert_step if staged else convert_one, task)
-                in_flight[fut] = ("convert", path, tool, attempts + 1, task)
+            start_checks()
+            start_conversions()
             if not in_flight:
+                if has_work():
+                    continue
                 break
             done, _ = wait(list(in_flight), timeout=1.0, return_when=FIRST_COMPLETED)
             for fut in done:
-                stage, path, tool, attempt, task = in_flight.pop(fut)
-                try:
-                    result = fut.result()
-                except BrokenProcessPool as exc:  # the worker died (out of memory, killed…)
-                    what = "conversion" if stage == "convert" else "validation of the output"
-                    result = _crash(f"the worker process died during the {what}: {exc}")
-                except WorkerKilled as exc:  # Dask gave up: its workers died on this file
-                    result = _crash(f"worker processes died again and again on this file: {exc}")
-                if result.get("stage") == "check":
-                    check = submit("check", check_step, task, result)
-                    in_flight[check] = ("check", path, tool, attempt, task)
-                    continue
-                if stage == "check" and result["outcome"] == "crashed":
-                    _remove_partials(Path(os.fsdecode(task["dst"])))
-                catalog.record_migration(run_id, path, tool, attempt, result)
-                summary.this_run += 1
-                if progress is not None:
-                    progress.advance(1, 0)
-                if result["outcome"] == "source-modified":
-                    raise SourceModifiedError(
-                        f"the original {os.fsdecode(path)} changed while it was converted; "
-                        "the run is stopped: check the archive before going on"
-                    )
-                if result["outcome"] == "disk-full":
-                    stopped = "disk full: free space on the output device and run again"
-            if stopped is not None and not in_flight:
-                break
+                handle(fut, in_flight[fut])
+                del in_flight[fut]  # only now: if the run stops, its partials go too
     finally:
         for pool in pools.values():
             pool.shutdown(wait=True, cancel_futures=True)
-        _drop_unchecked(in_flight)
+        _drop_unchecked(in_flight, [*suspects["convert"], *suspects["check"], *waiting, *again])
     return stopped
 
 
-def _drop_unchecked(
-    in_flight: dict[Future[dict[str, Any]], tuple[str, bytes, str, int, dict[str, Any]]],
-) -> None:
+def _drop_unchecked(in_flight: dict[Future[dict[str, Any]], _Job], queued: list[_Job]) -> None:
     """When a run stops early, remove the partial outputs that were converted but will not be
-    validated now (they are pending in the journal and are converted again next time)."""
-    for fut, (stage, *_rest, task) in in_flight.items():
-        if stage == "check" or (fut.done() and not fut.cancelled() and fut.exception() is None):
-            _remove_partials(Path(os.fsdecode(task["dst"])))
+    validated now, and what attempts lost with a dead worker left (the files are pending in the
+    journal and are converted again next time)."""
+    for fut, job in in_flight.items():
+        if job.stage == "check" or (fut.done() and not fut.cancelled()):
+            _remove_partials(job.dst)
+    for job in queued:
+        _remove_partials(job.dst)
 
 
 def _new_pool(
@@ -524,6 +658,12 @@ def _new_pool(
     if cluster is not None:
         return cluster.executor(archives=[root], output=out)
     return ProcessPoolExecutor(workers, mp_context=forkserver())
+
+
+def _check_pool(workers: int) -> Executor:
+    """The check processes run at a lower CPU priority (nice +5): where the cores are contended,
+    the converters (the critical path) go first; the checks catch up in their gaps."""
+    return ProcessPoolExecutor(workers, mp_context=forkserver(), initializer=os.nice, initargs=(5,))
 
 
 def _fill_summary(catalog: Catalog, summary: MigrationSummary) -> None:
