@@ -9,7 +9,6 @@ import shutil
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import SHARED
 from lxml import etree  # type: ignore[import-untyped]
-from util import pdf_bytes
+from util import migrate_cmd, pdf_bytes
 
 from preserveplan import Catalog, scan
 from preserveplan.cli import main
@@ -121,19 +120,7 @@ def test_out_inside_the_archive_is_refused(tmp_path: Path) -> None:
 def test_kill_9_during_a_run_then_resume(tmp_path: Path) -> None:
     _, db = make_archive(tmp_path, n=24)
     out = tmp_path / "ut"
-    cmd = [
-        sys.executable,
-        "-m",
-        "preserveplan",
-        "migrate",
-        "--db",
-        str(db),
-        "--out",
-        str(out),
-        "-q",
-        "-j",
-        "2",
-    ]
+    cmd = migrate_cmd(db, out)
     proc = subprocess.Popen(cmd, start_new_session=True, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
     done = 0
@@ -170,20 +157,7 @@ def test_hung_converter_is_timed_out_and_recorded(tmp_path: Path) -> None:
     script.chmod(0o755)
     env = {**os.environ, "PATH": f"{fake}:{os.environ['PATH']}"}
     proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "preserveplan",
-            "migrate",
-            "--db",
-            str(db),
-            "--out",
-            str(tmp_path / "ut"),
-            "-q",
-            "--timeout",
-            "2",
-            "--json",
-        ],
+        migrate_cmd(db, tmp_path / "ut", "--timeout", "2", "--json"),
         capture_output=True,
         text=True,
         timeout=120,
@@ -220,9 +194,8 @@ def test_disk_full_stops_cleanly_and_resumes(tmp_path: Path) -> None:
 
 
 def _migrate_json(db: Path, out: Path, env: dict[str, str] | None = None) -> tuple[int, str, str]:
-    args = ["migrate", "--db", str(db), "--out", str(out), "-q", "-j", "1", "--json"]
     proc = subprocess.run(
-        [sys.executable, "-m", "preserveplan", *args],
+        migrate_cmd(db, out, "--json", workers=1),
         capture_output=True,
         text=True,
         timeout=120,

@@ -11,14 +11,13 @@ import shutil
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pygfried
 import pytest
 from test_migrate import MINI, digests, make_archive
-from util import pdf_bytes
+from util import migrate_cmd, pdf_bytes
 
 from preserveplan import Catalog, scan
 from preserveplan.rules import load_ruleset
@@ -33,21 +32,7 @@ def _migrate(
     db: Path, out: Path, *extra: str, env: dict[str, str] | None = None
 ) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "preserveplan",
-            "migrate",
-            "--db",
-            str(db),
-            "--out",
-            str(out),
-            "-q",
-            "-j",
-            "2",
-            "--json",
-            *extra,
-        ],
+        migrate_cmd(db, out, "--json", *extra),
         start_new_session=True,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -71,3 +71,21 @@ def nobody_python() -> list[str] | None:
         if probe.returncode == 0:
             return ["runuser", "-u", "nobody", "--", *cmd]
     return None
+
+
+def migrate_cmd(db: Path, out: Path, *extra: str, workers: int = 2) -> list[str]:
+    """``python -m preserveplan migrate`` on ``db`` into ``out`` (quiet), as a subprocess."""
+    return [
+        sys.executable,
+        "-m",
+        "preserveplan",
+        "migrate",
+        "--db",
+        str(db),
+        "--out",
+        str(out),
+        "-q",
+        "-j",
+        str(workers),
+        *extra,
+    ]
