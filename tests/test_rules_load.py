@@ -6,17 +6,11 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from util import RULES_FINDINGS
 
 from preserveplan.rules import RulesetError, check, load_ruleset
 
-FINDINGS = """\
-findings:
-  unidentified: {status: at-risk, risk: high, rationale: r, source: s}
-  multiple_matches: {status: at-risk, risk: moderate, rationale: r, source: s}
-  extension_mismatch: {status: at-risk, risk: moderate, rationale: r, source: s}
-  encrypted: {status: at-risk, risk: high, rationale: r, source: s}
-  unreadable: {status: at-risk, risk: high, rationale: r, source: s}
-"""
+FINDINGS = RULES_FINDINGS
 
 GOOD = (
     'ruleset: test\nversion: "1"\n'

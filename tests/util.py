@@ -89,3 +89,14 @@ def migrate_cmd(db: Path, out: Path, *extra: str, workers: int = 2) -> list[str]
         str(workers),
         *extra,
     ]
+
+
+#: the findings block every ruleset that extends nothing must have (for rulesets in tests)
+RULES_FINDINGS = """\
+findings:
+  unidentified: {status: at-risk, risk: high, rationale: r, source: s}
+  multiple_matches: {status: at-risk, risk: moderate, rationale: r, source: s}
+  extension_mismatch: {status: at-risk, risk: moderate, rationale: r, source: s}
+  encrypted: {status: at-risk, risk: high, rationale: r, source: s}
+  unreadable: {status: at-risk, risk: high, rationale: r, source: s}
+"""

@@ -30,7 +30,7 @@ from typing import Any
 from .errors import CatalogError, CatalogLockedError, UsageError
 
 DEFAULT_DB = "preserveplan.db"
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 # Each entry upgrades the schema from version i to i+1 (index i). Never edit a shipped entry:
 # append a new one. The catalog must keep working for years.
@@ -251,6 +251,36 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX package_files_path ON package_files(scan_id, path);
     CREATE INDEX package_files_package ON package_files(scan_id, package, mets);
+    """,
+    # 6: an action may make several outputs of one source (an ODS copy beside a PDF/A): one
+    #    journal row per source and target, and each event names its target
+    """
+    CREATE TABLE migrations_v6 (
+        run_id        INTEGER NOT NULL REFERENCES migration_runs(id),
+        path          BLOB NOT NULL,
+        rule_id       TEXT NOT NULL,
+        tool          TEXT NOT NULL,
+        target        TEXT NOT NULL,
+        target_puid   TEXT NOT NULL,
+        output        BLOB NOT NULL,
+        size          INTEGER,
+        source_sha256 TEXT,
+        state         TEXT NOT NULL,
+        outcome       TEXT,
+        message       TEXT,
+        output_sha256 TEXT,
+        output_size   INTEGER,
+        output_puid   TEXT,
+        attempts      INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (run_id, path, target)
+    ) WITHOUT ROWID;
+    INSERT INTO migrations_v6 SELECT run_id, path, rule_id, tool, target, target_puid, output,
+        size, source_sha256, state, outcome, message, output_sha256, output_size, output_puid,
+        attempts FROM migrations;
+    DROP TABLE migrations;
+    ALTER TABLE migrations_v6 RENAME TO migrations;
+    CREATE UNIQUE INDEX migrations_output ON migrations(run_id, output);
+    ALTER TABLE migration_events ADD COLUMN target TEXT;
     """,
 ]
 
@@ -1143,12 +1173,14 @@ class Catalog:
 
     def add_migrations(self, rows: list[tuple[Any, ...]]) -> None:
         """Journal rows (run, path, rule, tool, target, target PUID, output, size, sha256) as
-        pending; existing paths are kept; two sources with one output name get a suffix."""
+        pending, one per source and target; existing rows are kept; two outputs with one name
+        get a suffix."""
         with self.transaction():
             for row in rows:
-                run_id, path = row[0], row[1]
+                run_id, path, target = row[0], row[1], row[4]
                 if self.db.execute(
-                    "SELECT 1 FROM migrations WHERE run_id = ? AND path = ?", (run_id, path)
+                    "SELECT 1 FROM migrations WHERE run_id = ? AND path = ? AND target = ?",
+                    (run_id, path, target),
                 ).fetchone():
                     continue
                 output: bytes = row[6]
@@ -1181,34 +1213,37 @@ class Catalog:
     def migration_todo(
         self, run_id: int, retry_failed: bool, limit: int | None, *, page: int = 1000
     ) -> Iterator[tuple[bytes, bytes, int | None, str | None, str, str, str, int]]:
-        """The journal rows to work on, in path order: (path, output, size, sha256, tool,
-        target, target PUID, attempts); at most ``limit``.
+        """The journal rows to work on, in (path, target) order: (path, output, size, sha256,
+        tool, target, target PUID, attempts); at most ``limit``.
 
-        Read ``page`` rows at a time by key (``path >`` the last one), each page fetched whole,
+        Read ``page`` rows at a time by key (``(path, target) >`` the last one), each page
+        fetched whole,
         so memory stays flat and no read cursor stays open while the caller records results on
         this connection; a row is never handed out twice, whatever state it gets meanwhile."""
         states = ("pending", "failed") if retry_failed else ("pending",)
         where = f"run_id = ? AND state IN ({','.join('?' * len(states))})"
         columns = "path, output, size, source_sha256, tool, target, target_puid, attempts"
         left = -1 if limit is None else limit
-        last: bytes | None = None
+        last: tuple[bytes, str] | None = None
         while left != 0:
             n = page if left < 0 else min(page, left)
             if last is None:
-                sql = f"SELECT {columns} FROM migrations WHERE {where} ORDER BY path LIMIT ?"
+                sql = (
+                    f"SELECT {columns} FROM migrations WHERE {where} ORDER BY path, target LIMIT ?"
+                )
                 params: tuple[Any, ...] = (run_id, *states, n)
             else:
                 sql = (
-                    f"SELECT {columns} FROM migrations WHERE {where} AND path > ? "
-                    "ORDER BY path LIMIT ?"
+                    f"SELECT {columns} FROM migrations WHERE {where} AND (path, target) > (?, ?) "
+                    "ORDER BY path, target LIMIT ?"
                 )
-                params = (run_id, *states, last, n)
+                params = (run_id, *states, *last, n)
             rows = self.db.execute(sql, params).fetchall()
             for row in rows:
                 yield (bytes(row[0]), bytes(row[1]), *row[2:])
             if len(rows) < n:
                 return
-            last = bytes(rows[-1][0])
+            last = (bytes(rows[-1][0]), str(rows[-1][5]))
             if left > 0:
                 left -= len(rows)
 
@@ -1221,15 +1256,23 @@ class Catalog:
             f"""SELECT COUNT(*), COALESCE(SUM(size), 0) FROM (
                   SELECT size FROM migrations
                   WHERE run_id = ? AND state IN ({",".join("?" * len(states))})
-                  ORDER BY path LIMIT ?)""",
+                  ORDER BY path, target LIMIT ?)""",
             (run_id, *states, -1 if limit is None else limit),
         ).fetchone()
         return int(n), int(size)
 
     def record_migration(
-        self, run_id: int, path: bytes, tool: str, attempt: int, result: dict[str, Any]
+        self,
+        run_id: int,
+        path: bytes,
+        tool: str,
+        attempt: int,
+        result: dict[str, Any],
+        target: str | None = None,
     ) -> None:
-        """One attempt: an event, and the journal row's new state, in one transaction."""
+        """One attempt: an event, and the journal row's new state, in one transaction.
+        ``target`` picks the row of a source with several outputs (None: the source's only
+        row)."""
         # A full disk is not the file's fault: it stays pending for the next run.
         outcome = result["outcome"]
         state = "done" if outcome == "done" else "pending" if outcome == "disk-full" else "failed"
@@ -1237,7 +1280,8 @@ class Catalog:
             self.db.execute(
                 "INSERT INTO migration_events (run_id, path, attempt, tool, tool_version, "
                 "command, started_at, finished_at, outcome, message, source_sha256, "
-                "output_sha256, validation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "output_sha256, validation, target) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     run_id,
                     path,
@@ -1252,11 +1296,13 @@ class Catalog:
                     result.get("source_sha256"),
                     result.get("output_sha256"),
                     result.get("validation"),
+                    target,
                 ),
             )
             self.db.execute(
                 "UPDATE migrations SET state = ?, outcome = ?, message = ?, output_sha256 = ?, "
-                "output_size = ?, output_puid = ?, attempts = ? WHERE run_id = ? AND path = ?",
+                "output_size = ?, output_puid = ?, attempts = ? WHERE run_id = ? AND path = ? "
+                "AND target = COALESCE(?, target)",
                 (
                     state,
                     result["outcome"],
@@ -1267,6 +1313,7 @@ class Catalog:
                     attempt,
                     run_id,
                     path,
+                    target,
                 ),
             )
 
@@ -1305,7 +1352,7 @@ class Catalog:
                FROM migrations m
                LEFT JOIN files f ON f.scan_id = ? AND f.path = m.path
                LEFT JOIN identifications i ON i.id = f.ident_id
-               WHERE m.run_id = ? AND m.attempts > 0 ORDER BY m.path""",
+               WHERE m.run_id = ? AND m.attempts > 0 ORDER BY m.path, m.target""",
             (run[0], run_id),
         )
         ev_keys = (
@@ -1325,8 +1372,8 @@ class Catalog:
                     dict(zip(ev_keys, e, strict=True))
                     for e in self.db.execute(
                         f"SELECT {', '.join(ev_keys)} FROM migration_events "
-                        "WHERE run_id = ? AND path = ? ORDER BY id",
-                        (run_id, rec["path"]),
+                        "WHERE run_id = ? AND path = ? AND COALESCE(target, ?) = ? ORDER BY id",
+                        (run_id, rec["path"], rec["target"], rec["target"]),
                     )
                 ]
                 if events

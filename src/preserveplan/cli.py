@@ -795,6 +795,7 @@ def rules_explain(what: str, rules_file: str | None, as_json: bool) -> None:
         if rule.action:
             click.echo(
                 f"  action: {rule.action.tool} -> {rule.action.target} ({rule.action.target_puid})"
+                + "".join(f" + {o.target} ({o.target_puid})" for o in rule.action.also)
                 + ("" if rule.action.keep_original else ", original not kept")
             )
         click.echo(f"  why: {rule.rationale}")

@@ -18,6 +18,7 @@ from typing import IO, Any
 
 from . import paths as P
 from .catalog import Catalog
+from .rules.model import also_text
 
 FORMATS = ("jsonl", "csv", "droid-csv", "parquet")
 
@@ -118,7 +119,8 @@ def _actions(catalog: Catalog, assessment_id: int | None) -> dict[str, str]:
         act = rule.get("action")
         if act:
             keep = "" if act.get("keep_original", True) else ", original not kept"
-            out[rule["id"]] = f"{act['tool']} -> {act['target']} ({act['target_puid']}){keep}"
+            main = f"{act['tool']} -> {act['target']} ({act['target_puid']})"
+            out[rule["id"]] = f"{main}{also_text(act)}{keep}"
     return out
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from ..catalog import Catalog
 from ..errors import UsageError
+from ..rules.model import action_outputs
 
 # tool -> Debian package(s) that bring its program
 PACKAGES: dict[str, str] = {
@@ -127,20 +128,21 @@ def make_plan(catalog: Catalog, scan_id: int | None = None, only: str | None = N
         action = actions.get(rule_id)
         if action is None:  # an override said migrate: no tool is named for it
             continue
-        rate = rates.get(action["tool"], Rate(1.0, 1.0, 1.0))
-        lines.append(
-            PlanLine(
-                rule=rule_id,
-                org=org,
-                tool=action["tool"],
-                target=action["target"],
-                target_puid=action["target_puid"],
-                files=files,
-                bytes=nbytes,
-                est_output_bytes=int(nbytes * rate.output_ratio),
-                est_seconds=files * rate.seconds_per_file + nbytes / 1e6 * rate.seconds_per_mb,
+        for output in action_outputs(action):  # the main output, then the 'also' ones
+            rate = rates.get(output["tool"], Rate(1.0, 1.0, 1.0))
+            lines.append(
+                PlanLine(
+                    rule=rule_id,
+                    org=org,
+                    tool=output["tool"],
+                    target=output["target"],
+                    target_puid=output["target_puid"],
+                    files=files,
+                    bytes=nbytes,
+                    est_output_bytes=int(nbytes * rate.output_ratio),
+                    est_seconds=files * rate.seconds_per_file + nbytes / 1e6 * rate.seconds_per_mb,
+                )
             )
-        )
     tools = {line.tool for line in lines}
     missing = {t: hint for t in sorted(tools) if (hint := tool_missing(t)) is not None}
     return Plan(

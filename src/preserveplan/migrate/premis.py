@@ -115,17 +115,20 @@ def _output_id(row: dict[str, Any]) -> str:
     return f"derivative:{row['output']}"
 
 
-def _objects(row: dict[str, Any]) -> list[Any]:
-    """The source object and, for a converted file, its derivative (with the relationship)."""
-    objects = [
-        _file_object(
-            _source_id(row),
-            row["source_sha256"],
-            row["size"],
-            row["source_puid"],
-            row["path"],
+def _objects(row: dict[str, Any], source: bool = True) -> list[Any]:
+    """The source object (unless ``source`` is false: a source with several outputs is
+    described once) and, for a converted file, its derivative (with the relationship)."""
+    objects = []
+    if source:
+        objects.append(
+            _file_object(
+                _source_id(row),
+                row["source_sha256"],
+                row["size"],
+                row["source_puid"],
+                row["path"],
+            )
         )
-    ]
     if row["state"] == "done":
         out = _file_object(
             _output_id(row),
@@ -163,9 +166,11 @@ def _write(catalog: Catalog, run_id: int, path: str) -> int:
         xf.write_declaration()
         with xf.element(P + "premis", nsmap={None: NS, "xsi": XSI}, version="3.0"):
             xf.write("\n")
+            previous = None  # rows come in path order: the outputs of one source in a row
             for row in catalog.premis_rows(run_id, events=False):
-                for obj in _objects(row):
+                for obj in _objects(row, source=row["path"] != previous):
                     xf.write(obj, pretty_print=True)
+                previous = row["path"]
                 n += 1
             for row in catalog.premis_rows(run_id):
                 for ev in row["events"]:

@@ -37,6 +37,7 @@ from ..cluster import WorkerKilled
 from ..errors import PreserveplanError, UsageError
 from ..inventory.fixity import sha256_file
 from ..procs import forkserver
+from ..rules.model import action_outputs
 from .registry import MODULES, SUFFIX
 
 if TYPE_CHECKING:
@@ -373,6 +374,7 @@ def migrate(
 
 
 def _fill_journal(catalog: Catalog, run_id: int, aid: int, scan_id: int, only: str | None) -> None:
+    """One pending journal row per source file and output of its rule's action."""
     policy = catalog.assessment(aid)["policy"]
     actions = {r["id"]: r["action"] for r in policy["rules"] if r.get("action")}
     rows: list[tuple[Any, ...]] = []
@@ -380,19 +382,20 @@ def _fill_journal(catalog: Catalog, run_id: int, aid: int, scan_id: int, only: s
         action = actions.get(rule_id)
         if action is None or (only and only not in (rule_id, org)):
             continue
-        rows.append(
-            (
-                run_id,
-                path,
-                rule_id,
-                action["tool"],
-                action["target"],
-                action["target_puid"],
-                _output_rel(path, action["target"]),
-                size,
-                sha,
+        for output in action_outputs(action):
+            rows.append(
+                (
+                    run_id,
+                    path,
+                    rule_id,
+                    output["tool"],
+                    output["target"],
+                    output["target_puid"],
+                    _output_rel(path, output["target"]),
+                    size,
+                    sha,
+                )
             )
-        )
         if len(rows) >= 1000:
             catalog.add_migrations(rows)
             rows = []
@@ -512,7 +515,9 @@ def _run(
 
     def settle(job: _Job, result: dict[str, Any]) -> None:
         nonlocal stopped
-        catalog.record_migration(run_id, job.path, job.tool, job.attempt, result)
+        catalog.record_migration(
+            run_id, job.path, job.tool, job.attempt, result, target=job.task["target"]
+        )
         if job.lost or result["outcome"] == "crashed":
             # What a converter left running by a dead worker wrote, also after the partials
             # were removed before the file was sent again (it may open its output late).

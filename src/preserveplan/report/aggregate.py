@@ -17,6 +17,7 @@ import pandas as pd
 
 from .. import paths as P
 from ..catalog import Catalog, ScanRecord
+from ..rules.model import also_text
 
 LIST_LIMIT = 200  # rows per file list on the page
 PROBLEM_LIMIT = 50  # rows per identification-problem list
@@ -133,7 +134,7 @@ def action_text(rule: dict[str, Any] | None) -> str:
     if not act:
         return ""
     keep = "" if act.get("keep_original", True) else " (original not kept)"
-    return f"{act['tool']} → {act['target']} ({act['target_puid']}){keep}"
+    return f"{act['tool']} → {act['target']} ({act['target_puid']}){also_text(act)}{keep}"
 
 
 def short_source(source: str) -> str:
@@ -646,11 +647,14 @@ def migration_progress(catalog: Catalog, data: ReportData) -> dict[str, Any] | N
     ).fetchone()
     out = {k: {"files": 0, "bytes": 0} for k in ("done", "failed", "pending", "not_in_run")}
     names = {2: "done", 1: "failed", 0: "pending"}
+    # a source is done when every output of its action is (in any run), failed when one failed
     rows = db.execute(
         f"""SELECT best, COUNT(*), COALESCE(SUM(size), 0) FROM (
-              SELECT MAX(CASE state WHEN 'done' THEN 2 WHEN 'failed' THEN 1 ELSE 0 END) AS best,
-                     MAX(size) AS size
-              FROM migrations WHERE run_id IN ({RUNS_OF}) GROUP BY path)
+              SELECT MIN(best) AS best, MAX(size) AS size FROM (
+                SELECT path, MAX(size) AS size,
+                       MAX(CASE state WHEN 'done' THEN 2 WHEN 'failed' THEN 1 ELSE 0 END) AS best
+                FROM migrations WHERE run_id IN ({RUNS_OF}) GROUP BY path, target)
+              GROUP BY path)
             GROUP BY best""",
         (data.scan.id,),
     ).fetchall()

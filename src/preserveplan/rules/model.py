@@ -171,3 +171,15 @@ class Ruleset:
                 if rule.match_key == key and value in rule.values:
                     return rule
         return None
+
+
+def action_outputs(action: dict[str, Any]) -> list[dict[str, str]]:
+    """The outputs of an action as stored in an assessment's policy (a dict): the main one,
+    then its ``also`` outputs (their tool defaults to the action's)."""
+    main = {k: action[k] for k in ("tool", "target", "target_puid")}
+    return [main, *({"tool": action["tool"], **extra} for extra in action.get("also") or ())]
+
+
+def also_text(action: dict[str, Any]) -> str:
+    """`` + ods (fmt/1755)`` for each extra output of a policy action, for one-line texts."""
+    return "".join(f" + {o['target']} ({o['target_puid']})" for o in action_outputs(action)[1:])
