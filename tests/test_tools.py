@@ -190,6 +190,28 @@ def test_ghostscript_random_bytes(srcdir: Path, out: Path) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("kind", "words"), [("no-pages", "has no pages"), ("encrypted", "encrypted (password")]
+)
+def test_ghostscript_refuses_what_it_would_turn_into_an_empty_pdfa(
+    kind: str, words: str, srcdir: Path, out: Path
+) -> None:
+    """Checked while gs runs (it costs no time): a refused source kills gs, leaves nothing."""
+    import pikepdf
+
+    need(ghostscript)
+    src = srcdir / f"{kind}.pdf"
+    pdf = pikepdf.new()
+    if kind == "encrypted":
+        pdf.add_blank_page()
+        pdf.save(src, encryption=pikepdf.Encryption(owner="ägare", user="läsare"))
+    else:
+        pdf.save(src)
+    res = ghostscript.convert(src, out / f"{kind}.pdf", timeout=60, target="pdfa-2b")
+    assert not res.ok and res.outcome == "failed" and words in res.message, res.message
+    assert not list(out.glob(f"*{kind}*")) and not list(out.glob(".*"))
+
+
 # --- FFmpeg --------------------------------------------------------------------------------
 
 

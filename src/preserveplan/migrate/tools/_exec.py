@@ -133,11 +133,15 @@ def run(
     env: Mapping[str, str] | None = None,
     *,
     max_output: int = MAX_OUTPUT,
+    meanwhile: Callable[[], str | None] | None = None,
 ) -> RunResult:
     """Run ``cmd`` (no shell) in a new process group; kill the group at ``timeout`` seconds.
 
     stdin is /dev/null. Raises :class:`MissingToolError` when the program cannot be executed;
     every other outcome (non-zero exit, signal, timeout) is in the returned :class:`RunResult`.
+    ``meanwhile`` runs while the program does (e.g. a check of the input, so that it costs no
+    time): when it returns a reason, the program's group is killed and :class:`InputRefused`
+    is raised with that reason.
     """
     command = tuple(os.fspath(c) for c in cmd)
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
@@ -159,7 +163,10 @@ def run(
             raise MissingToolError(command[0], str(exc)) from exc
         timed_out = False
         try:
-            timed_out = not _wait(proc, timeout)
+            refused = meanwhile() if meanwhile is not None else None
+            if refused is not None:
+                raise InputRefused(refused)
+            timed_out = not _wait(proc, max(0.0, timeout - (time.monotonic() - start)))
         finally:
             # Always: kills the hung tool at the timeout, and any children a finished tool
             # left behind (also when we are interrupted ourselves).

@@ -143,15 +143,18 @@ def convert(src: Path, dst: Path, *, timeout: float, target: str = "pdfa-2b") ->
         raise ValueError(f"{TOOL}: unsupported target {target!r} (supported: {TARGETS})")
 
     def execute(tmp: Path, ver: str) -> RunResult:
-        problem = _source_problem(Path(src))
-        if problem is not None:
-            raise InputRefused(problem)
         icc = srgb_profile(ver)
         if icc is None:
             raise InputRefused("no readable sRGB ICC profile for the PDF/A OutputIntent")
         with tempfile.TemporaryDirectory(prefix="preserveplan-gs-") as tdir:
             def_ps = write_def_file(Path(tdir), icc)
-            return run(command(Path(src), tmp, def_ps, icc), timeout, cwd=tdir)
+            # The source is checked while Ghostscript starts: a refused source kills it.
+            return run(
+                command(Path(src), tmp, def_ps, icc),
+                timeout,
+                cwd=tdir,
+                meanwhile=lambda: _source_problem(Path(src)),
+            )
 
     def check(tmp: Path, res: RunResult) -> str | None:
         said = res.stdout + res.stderr
