@@ -56,14 +56,14 @@ def main() -> None:
         "com.sun.star.bridge.UnoUrlResolver", local
     )
     context = None
-    for _ in range(600):  # up to 60 s for a first start with a fresh profile
+    for _ in range(3000):  # up to 60 s for a first start with a fresh profile
         try:
             context = resolver.resolve(f"uno:pipe,name={pipe};urp;StarOffice.ComponentContext")
             break
         except Exception:
             if proc.poll() is not None:
                 break
-            time.sleep(0.1)
+            time.sleep(0.02)  # LibreOffice is ready in about 1 s: look often
     if context is None:
         print(json.dumps({"ready": False, "error": "LibreOffice did not start"}), flush=True)
         proc.kill()
