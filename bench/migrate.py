@@ -39,6 +39,10 @@ What it does
                     of the group's files; a fresh profile, warmed once, untimed.
    ``c1 pp j1``     ``preserveplan.migrate.runner.migrate(catalog, out, workers=1)``.
    ``c2 pp j2``     the same with ``workers=2``.
+   ``c1i``          ``workers=1, check_processes=False`` (``--inline-checks``): the worker
+                    validates each output itself before its next conversion, so -j1 uses one
+                    core. Reported with (c2)/(c1i): c1, whose checks run on the second core,
+                    uses about 1.3 cores, which bounds (c2)/(c1) near 2/1.3 on 2 cores.
 
    Its worker processes start with empty profile pools, so their first soffice start builds a
    profile: that is part of what the module costs. One run per variant (LibreOffice dominates).
@@ -703,7 +707,9 @@ def copy_catalog(src: Path, dst: Path) -> None:
     b.close()
 
 
-def variant_pp(work: Path, db: Path, name: str, workers: int) -> tuple[float, Path, dict[str, Any]]:
+def variant_pp(
+    work: Path, db: Path, name: str, workers: int, check_processes: bool = True
+) -> tuple[float, Path, dict[str, Any]]:
     from preserveplan.catalog import Catalog
     from preserveplan.migrate.runner import migrate
 
@@ -712,7 +718,7 @@ def variant_pp(work: Path, db: Path, name: str, workers: int) -> tuple[float, Pa
     out = work / f"out-{name}"
     with Catalog(copy) as cat:
         cpu, started = busy_cpu_s(), time.perf_counter()
-        summary = migrate(cat, out, workers=workers)
+        summary = migrate(cat, out, workers=workers, check_processes=check_processes)
         seconds = time.perf_counter() - started
         CPU_BY_OUT[out] = busy_cpu_s() - cpu
     return seconds, out, summary.as_dict()
@@ -1014,11 +1020,20 @@ def run_bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         bench.record(
             "c2", "c2 preserveplan migrate -j2", len(docs), [variant_pp(work, db, "c2", 2)], pdf
         )
-        a, b, c1, c2 = (bench.seconds(k) for k in ("a", "b", "c1", "c2"))
+        bench.record(
+            "c1i",
+            "c1i preserveplan migrate -j1 --inline-checks",
+            len(docs),
+            [variant_pp(work, db, "c1i", 1, check_processes=False)],
+            pdf,
+        )
+        a, b, c1, c2, c1i = (bench.seconds(k) for k in ("a", "b", "c1", "c2", "c1i"))
         verdicts += [
             reported("(b)/(a) seconds, batch vs cold per file", b / a),
             verdict("(c1)/(b) throughput, pp -j1 vs batch", b / c1, TARGET_C1_B, True),
             verdict("(c2)/(c1) throughput, pp -j2 vs -j1", c1 / c2, TARGET_C2_C1, True),
+            reported("(c2)/(c1i) throughput, pp -j2 vs -j1 with its checks inline", c1i / c2),
+            reported("cores used by c1 (CPU-s / s)", bench.cpu_per_file("c1") / (c1 / len(docs))),
         ]
 
     tool_parts: list[tuple[str, str]] = []  # (row key, name in the verdicts)

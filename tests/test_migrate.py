@@ -280,3 +280,28 @@ def test_partial_names_are_per_attempt_bounded_and_cleaned(tmp_path: Path) -> No
     _remove_partials(long_dst)
     assert [p for p in ours if p.exists()] == []
     assert all(p.exists() for p in others)
+
+
+def test_inline_checks_give_the_same_journal(tmp_path: Path) -> None:
+    """--inline-checks (each conversion process validates its own outputs) records the same
+    outcomes and output formats as the default separate check processes."""
+    _, db = make_archive(tmp_path, n=4, broken=True)
+    journals = []
+    for flag, out in (([], "ut-a"), (["--inline-checks"], "ut-b")):
+        copy = tmp_path / f"{out}.db"
+        shutil.copy(db, copy)
+        code, stdout, err = run_cli(
+            "migrate", "--db", str(copy), "--out", str(tmp_path / out), "-q", "--json", *flag
+        )
+        assert code == 0, err
+        assert json.loads(stdout)["done"] == 4
+        con = sqlite3.connect(copy)
+        journals.append(
+            con.execute(
+                "SELECT path, state, outcome, output_puid FROM migrations ORDER BY path"
+            ).fetchall()
+        )
+        con.close()
+        assert not list((tmp_path / out).rglob(".*"))
+    assert journals[0] == journals[1]
+    assert {row[2] for row in journals[0]} == {"done", "failed"}

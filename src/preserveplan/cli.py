@@ -1099,6 +1099,12 @@ def calibrate(
 @click.option("--retry-failed", is_flag=True, help="Try the failed files of this run again.")
 @click.option("--dry-run", is_flag=True, help="Fill the journal and say what would be done.")
 @click.option(
+    "--inline-checks",
+    is_flag=True,
+    help="Validate outputs in the conversion processes (no separate check processes: half "
+    "the processes and memory, but each conversion waits for the previous file's checks).",
+)
+@click.option(
     "--premis",
     type=click.Path(dir_okay=False),
     default=None,
@@ -1117,6 +1123,7 @@ def migrate(
     timeout: float,
     retry_failed: bool,
     dry_run: bool,
+    inline_checks: bool,
     premis: str | None,
     quiet: bool,
     as_json: bool,
@@ -1141,6 +1148,7 @@ def migrate(
             dry_run=dry_run,
             progress=progress if show else None,
             cluster=cluster,
+            check_processes=not inline_checks,
         )
         if premis:
             from .migrate.premis import write_premis
@@ -1152,7 +1160,7 @@ def migrate(
         failed = ", ".join(f"{k} {v}" for k, v in sorted(summary.failed.items())) or "none"
         click.echo(
             f"migration run {summary.run_id}{' (resumed)' if summary.resumed else ''}: "
-            f"{summary.total} files in the plan; done {summary.done}, failed: {failed}, "
+            f"{summary.total} conversions in the plan; done {summary.done}, failed: {failed}, "
             f"pending {summary.pending}; {_size(summary.bytes_in)} in, "
             f"{_size(summary.bytes_out)} out; {summary.this_run} converted now"
         )

@@ -305,8 +305,13 @@ def migrate(
     dry_run: bool = False,
     progress: Any = None,
     cluster: str | None = None,
+    check_processes: bool = True,
 ) -> MigrationSummary:
     """Run (or resume) the migration of a scan's newest assessment into ``out_dir``.
+
+    ``check_processes``: outputs are validated in processes of their own, beside the
+    conversions (default); false: each conversion process validates its own outputs (half the
+    processes and memory, Siegfried loaded once per worker; the next conversion then waits).
 
     ``cluster`` (``tcp://host:port``): convert on that Dask cluster's workers, which must see
     the archive and ``out_dir`` under the same paths (``workers`` is then the cluster's)."""
@@ -363,6 +368,7 @@ def migrate(
             progress,
             summary,
             conn,
+            check_processes,
         )
     finally:
         if conn is not None:
@@ -441,6 +447,7 @@ def _run(
     progress: Any,
     summary: MigrationSummary,
     cluster: Cluster | None = None,
+    check_processes: bool = True,
 ) -> str | None:
     """Feed the workers and journal every result.
 
@@ -465,7 +472,7 @@ def _run(
     breaks = {"convert": 0, "check": 0}
     stopped: str | None = None
     exhausted = False
-    staged = cluster is None
+    staged = cluster is None and check_processes
 
     def fresh(stage: str) -> Executor:
         return _check_pool(workers) if stage == "check" else _new_pool(workers, cluster, root, out)
