@@ -70,6 +70,38 @@ def _outputs_valid(out: Path, n: int, culprit: str) -> None:
     assert not list(out.rglob(".*partial*")), "partial files left behind"
 
 
+def _migrate_with_stand_in(
+    tmp_path: Path,
+    db: Path,
+    out: Path,
+    culprit_case: str,
+    *,
+    log: Path | None = None,
+    timeout: float = 300,
+) -> tuple[subprocess.Popen[str], str, str]:
+    """Run migrate -j2 with a stand-in ``gs`` on PATH: the shell lines ``culprit_case`` for
+    the culprit, the real Ghostscript for every other file (each call logged to ``log``)."""
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    logging = f'echo "$last" >> {log}\n' if log is not None else ""
+    script = fake / "gs"
+    script.write_text(
+        f"""#!/bin/sh
+case "$1" in --version) exec {shutil.which("gs")} --version;; esac
+for last; do :; done
+{logging}case "$last" in
+  */"{CULPRIT}")
+{culprit_case}
+esac
+exec {shutil.which("gs")} "$@"
+"""
+    )
+    script.chmod(0o755)
+    proc = _migrate(db, out, env={**os.environ, "PATH": f"{fake}:{os.environ['PATH']}"})
+    stdout, stderr = _finish(proc, timeout)
+    return proc, stdout, stderr
+
+
 def test_converter_killing_its_worker_costs_only_its_file(tmp_path: Path) -> None:
     """A stand-in ``gs`` kills the worker process that runs it (``kill -9 $PPID``) for one
     file and runs the real Ghostscript for the others: with two workers and eight files, the
@@ -78,32 +110,20 @@ def test_converter_killing_its_worker_costs_only_its_file(tmp_path: Path) -> Non
     root, db = make_archive(tmp_path, n=8)
     before = digests(root)
     out = tmp_path / "ut"
-    fake = tmp_path / "bin"
-    fake.mkdir()
     log, kills = tmp_path / "calls.log", tmp_path / "kills.log"
-    script = fake / "gs"
     # The converter runs in its own session, started by the worker: $PPID is the worker, whose
     # parent is the forkserver, whose parent is the migrate process (logged to be checked).
-    script.write_text(
-        f"""#!/bin/sh
-case "$1" in --version) exec {shutil.which("gs")} --version;; esac
-for last; do :; done
-echo "$last" >> {log}
-case "$last" in
-  */"{CULPRIT}")
-    server=$(sed 's/.*) //' /proc/$PPID/stat | cut -d' ' -f2)
+    proc, stdout, stderr = _migrate_with_stand_in(
+        tmp_path,
+        db,
+        out,
+        f"""    server=$(sed 's/.*) //' /proc/$PPID/stat | cut -d' ' -f2)
     main=$(sed 's/.*) //' /proc/$server/stat | cut -d' ' -f2)
     echo "$PPID $server $main" >> {kills}
     kill -9 $PPID
-    exit 1;;
-esac
-exec {shutil.which("gs")} "$@"
-"""
+    exit 1;;""",
+        log=log,
     )
-    script.chmod(0o755)
-    env = {**os.environ, "PATH": f"{fake}:{os.environ['PATH']}"}
-    proc = _migrate(db, out, env=env)
-    stdout, stderr = _finish(proc)
     assert proc.returncode == 0, stderr
     assert "Traceback" not in stderr
     summary = json.loads(stdout)
@@ -338,3 +358,32 @@ def test_rows_recorded_while_paging_are_not_handed_out_again(tmp_path: Path) -> 
             sum(sizes[p] for p in failed),
         )
         assert cat.migration_todo_size(run, False, None) == (0, 0)
+
+
+def test_converter_of_a_dead_worker_is_killed(tmp_path: Path) -> None:
+    """A converter whose worker process dies is adopted by the migrate process (it is the
+    subreaper of its descendants) and killed with its process group, not left running: here a
+    stand-in ``gs`` kills its worker, then would sleep for a minute."""
+    _, db = make_archive(tmp_path, n=4)
+    out = tmp_path / "ut"
+    pids = tmp_path / "pids.log"
+    proc, stdout, stderr = _migrate_with_stand_in(
+        tmp_path,
+        db,
+        out,
+        f"""    echo $$ >> {pids}
+    kill -9 $PPID
+    sleep 60 &
+    echo $! >> {pids}
+    wait
+    exit 1;;""",
+        timeout=50,  # well before the stand-in's minute is up
+    )
+    assert proc.returncode == 0, stderr
+    summary = json.loads(stdout)
+    assert summary["done"] == 3 and summary["failed"] == {"crashed": 1}, summary
+    left = [int(p) for p in pids.read_text().split()]
+    assert len(left) == 4  # two attempts, each a shell and its sleep
+    for pid in left:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)

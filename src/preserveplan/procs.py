@@ -9,10 +9,14 @@ forked from one hangs. pygfried is imported where a Scanner is made, inside the 
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import os
+import signal
 from multiprocessing import get_context
 from multiprocessing.context import ForkServerContext
 
-__all__ = ["PRELOAD", "forkserver"]
+__all__ = ["PRELOAD", "become_subreaper", "children", "forkserver", "kill_orphans"]
 
 PRELOAD = [
     "preserveplan.inventory.worker",
@@ -27,3 +31,50 @@ def forkserver() -> ForkServerContext:
     assert isinstance(ctx, ForkServerContext)
     ctx.set_forkserver_preload(PRELOAD)
     return ctx
+
+
+def become_subreaper() -> bool:
+    """Make this process the reaper of its orphaned descendants (Linux
+    ``PR_SET_CHILD_SUBREAPER``): a converter whose worker process died is then adopted by us,
+    not by init, and :func:`kill_orphans` can end it. False where the kernel has no such
+    call."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return int(libc.prctl(36, 1, 0, 0, 0)) == 0  # 36: PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        return False
+
+
+def kill_orphans(keep: frozenset[int] = frozenset()) -> int:
+    """Kill and reap the adopted orphans: children of this process that run in a session of
+    their own (converters, which the workers start in new sessions) together with their process
+    groups. Our own children (forkserver, resource tracker) share our session and are left
+    alone, and so are those in ``keep`` (the children this process had before its workers
+    started: a program using the API may have its own). Returns how many were found."""
+    own_sid = os.getsid(0)
+    found = 0
+    for pid in children():
+        if pid in keep:
+            continue
+        try:
+            sid, pgid = os.getsid(pid), os.getpgid(pid)
+        except OSError:  # gone meanwhile
+            continue
+        if sid == own_sid:
+            continue
+        found += 1
+        with contextlib.suppress(OSError):
+            os.killpg(pgid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError, OSError):
+            os.waitpid(pid, 0)
+    return found
+
+
+def children() -> list[int]:
+    """This process's children, from /proc (every thread's list)."""
+    pids: list[int] = []
+    with contextlib.suppress(OSError):
+        for tid in os.listdir("/proc/self/task"):
+            with contextlib.suppress(OSError), open(f"/proc/self/task/{tid}/children") as f:
+                pids += [int(p) for p in f.read().split()]
+    return sorted(set(pids))

@@ -36,7 +36,7 @@ from ..catalog import Catalog, now
 from ..cluster import WorkerKilled
 from ..errors import PreserveplanError, UsageError
 from ..inventory.fixity import sha256_file
-from ..procs import forkserver
+from ..procs import become_subreaper, children, forkserver, kill_orphans
 from ..rules.model import action_outputs
 from .registry import MODULES, SUFFIX
 
@@ -477,6 +477,9 @@ def _run(
     def fresh(stage: str) -> Executor:
         return _check_pool(workers) if stage == "check" else _new_pool(workers, cluster, root, out)
 
+    # Converters of a worker that dies are adopted by this process and killed, not left running.
+    reaper = staged and become_subreaper()
+    before = frozenset(children()) if reaper else frozenset()
     pools: dict[str, Executor] = {"convert": fresh("convert")}
     if staged:
         pools["check"] = fresh("check")
@@ -503,6 +506,8 @@ def _run(
                 "killed?); the files not finished are pending: run the same command again"
             )
         pool.shutdown(wait=False)  # no cancel_futures: its futures all fail as BrokenProcessPool
+        if reaper:
+            kill_orphans(before)
         pools[stage] = fresh(stage)
 
     def send(job: _Job) -> None:
@@ -649,6 +654,8 @@ def _run(
     finally:
         for pool in pools.values():
             pool.shutdown(wait=True, cancel_futures=True)
+        if reaper:
+            kill_orphans(before)
         _drop_unchecked(in_flight, [*suspects["convert"], *suspects["check"], *waiting, *again])
     return stopped
 
