@@ -13,6 +13,7 @@ import contextlib
 import ctypes
 import os
 import signal
+import time
 from multiprocessing import get_context
 from multiprocessing.context import ForkServerContext
 
@@ -65,9 +66,22 @@ def kill_orphans(keep: frozenset[int] = frozenset()) -> int:
         found += 1
         with contextlib.suppress(OSError):
             os.killpg(pgid, signal.SIGKILL)
-        with contextlib.suppress(ChildProcessError, OSError):
-            os.waitpid(pid, 0)
+        _reap(pid)
     return found
+
+
+def _reap(pid: int, patience: float = 2.0) -> None:
+    """Collect a killed child; never block for long (a process in uninterruptible sleep, e.g.
+    on a hung network file system, dies only when its system call returns)."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+        except (ChildProcessError, OSError):
+            return
+        if done or time.monotonic() > deadline:
+            return
+        time.sleep(0.01)
 
 
 def children() -> list[int]:
