@@ -335,6 +335,26 @@ def test_todo_is_paged_by_key_each_row_once(tmp_path: Path) -> None:
         assert cat.migration_todo_size(run, False, None) == (len(NAMES), sum(sizes.values()))
 
 
+def test_each_window_of_the_todo_is_handed_out_largest_first(tmp_path: Path) -> None:
+    """Largest-first within each window (big conversions start early, the run ends on small
+    ones); every row exactly once, windows in path order, equal sizes in path order."""
+    from preserveplan.migrate.runner import largest_first
+
+    db, run = _journal(tmp_path)
+    with Catalog(db) as cat:
+        rows = list(cat.migration_todo(run, False, None, page=3))
+    for window in (1, 2, 4, 5, len(rows), 1000):
+        got = list(largest_first(iter(rows), window=window))
+        assert sorted(got) == sorted(rows)  # nothing lost, nothing twice
+        for start in range(0, len(rows), window):
+            chunk = got[start : start + window]
+            assert {r[0] for r in chunk} == {r[0] for r in rows[start : start + window]}
+            assert [r[2] for r in chunk] == sorted((r[2] for r in chunk), reverse=True)
+    unknown = [(b"b", b"b", None, None, "t", "x", "p", 0), (b"a", b"a", 5, None, "t", "x", "p", 0)]
+    same = [(b"c", b"c", 7, None, "t", "x", "p", 0), (b"d", b"d", 7, None, "t", "x", "p", 0)]
+    assert [r[0] for r in largest_first(unknown + same)] == [b"c", b"d", b"a", b"b"]
+
+
 def test_rows_recorded_while_paging_are_not_handed_out_again(tmp_path: Path) -> None:
     """Results are recorded on the same connection while the pages are read; a row recorded
     ``failed`` (still wanted with retry_failed) or ``done`` is never handed out twice."""

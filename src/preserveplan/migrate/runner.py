@@ -18,7 +18,7 @@ import os
 import re
 import secrets
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import (
     FIRST_COMPLETED,
     Executor,
@@ -29,6 +29,7 @@ from concurrent.futures import (
 )
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -360,7 +361,8 @@ def migrate(
         stopped = _run(
             catalog,
             run_id,
-            catalog.migration_todo(run_id, retry_failed, limit),  # streamed, page by page
+            # streamed page by page, each page largest first
+            largest_first(catalog.migration_todo(run_id, retry_failed, limit)),
             rootb,
             outb,
             workers or os.cpu_count() or 1,
@@ -377,6 +379,22 @@ def migrate(
     _fill_summary(catalog, summary)
     catalog.finish_migration_run(run_id, "stopped" if stopped else "complete", summary.as_dict())
     return summary
+
+
+Todo = tuple[bytes, bytes, int | None, str | None, str, str, str, int]
+
+
+def largest_first(todo: Iterable[Todo], window: int = 1000) -> Iterator[Todo]:
+    """The to-do rows, ``window`` at a time, each window largest input first.
+
+    Long conversions then start early, and a window's (or the run's) last files are small ones,
+    so the workers run out of work at about the same time instead of all but one waiting for a
+    big file that started last (longest-processing-time-first scheduling; size stands in for
+    time). Memory stays one window."""
+    rows = iter(todo)
+    while chunk := list(islice(rows, window)):
+        chunk.sort(key=lambda row: -(row[2] or 0))  # stable: equal sizes keep path order
+        yield from chunk
 
 
 def _fill_journal(catalog: Catalog, run_id: int, aid: int, scan_id: int, only: str | None) -> None:
@@ -439,7 +457,7 @@ class _Job:
 def _run(
     catalog: Catalog,
     run_id: int,
-    todo: Iterable[tuple[bytes, bytes, int | None, str | None, str, str, str, int]],
+    todo: Iterable[Todo],
     root: bytes,
     out: bytes,
     workers: int,
