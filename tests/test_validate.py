@@ -233,6 +233,8 @@ def _pdfa_with_content(tmp_path: Path, name: str, extra: bytes, replace: bool = 
         (b"99999999999 0 0 1 0 0 cm", "integer 99999999999 exceeds"),
         (b"0.0" + b"0" * 45 + b"1 0 0 1 0 0 cm", "is below"),
         (b"/Caf#E9 BMC EMC", "not UTF-8"),
+        # a number right after a hex string (the pre-check once missed ">" before a number)
+        (b"BT [<0D>99999999999<0C>] TJ ET", "integer 99999999999 exceeds"),
     ],
 )
 @pytest.mark.parametrize("replace", [False, True], ids=["appended", "only-content"])
@@ -284,6 +286,14 @@ SIMPLE_SAMPLES = [
     b"q BI /W 1 /H 1 /BPC 8 /CS /G ID \x00 EI Q",  # inline image: not simple
     b"q [<01>]TJ Q Q q",  # unbalanced, still plain tokens
     b"<0041 Tj",  # broken hex string: not simple
+    b"q 1 0 0 rg Q Q",  # an operator at the very start
+    b"/q BMC 1q Q EMC /Q BMC q EMC",  # names and a glued number are no operators
+    b"<</A<41>>>BDC q EMC [<41>]q Q Q",  # hex in a dictionary, operators glued to delimiters
+    b"<<>> BDC q Q EMC",  # an empty dictionary
+    b"<0041 >> q",  # a hex string closed twice
+    b"q\x0bQ q\x00Q",  # vertical tab is a regular character, NUL white space
+    b"0 0 0 RG 1 k /DeviceGray CS /Pattern cs",
+    b"q /Device#47ray CS 0.5 SC Q",  # a name with a # escape
 ]
 
 

@@ -19,6 +19,7 @@ import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
@@ -973,16 +974,27 @@ class _Checker:
 
 #: operators whose operands the fast path of _check_content still looks at
 _FAST_OPERATORS = "q Q rg RG k K g G cs CS"
-#: a token that may break a 6.1.13 number or name limit (checked on raw, decoded stream bytes):
-#: an integer part of 5+ digits right after a delimiter (> 32767 in PDF/A-1, > 2^31-1), 20+ zeros
-#: after a point (< 1.175e-38), a name with an 8-bit #xx escape or byte (UTF-8 check). Digits of
-#: hex strings (glyph ids in TJ arrays) follow "<" or other hex digits, so they do not match.
-_SUSPECT_TOKEN = re.compile(
-    rb"[\x00\t\n\x0c\r \[\]()/{}%][+-]?\d{5}"
-    rb"|\.0{20}"
-    rb"|/[^\s/\[\]()<>{}%]*(?:#[89a-fA-F]|[\x80-\xff])"
+#: a token that may break a 6.1.13 number or name limit (looked for in the raw, decoded stream
+#: bytes): an integer part of 5+ digits right after a delimiter (> 32767 in PDF/A-1, > 2^31-1), 20+
+#: zeros after a point (< 1.175e-38), a name with an 8-bit #xx escape or byte (UTF-8 check).
+#: Numbers are looked for in a translated copy (_NUMBER_CLASSES: digit → "d", sign → "s", white
+#: space or a delimiter that can end the token before a number → " ", anything else → "x"), by a
+#: memory search for " ddddd" or " sddddd" (a regular expression had to stop at every space: 3x
+#: slower). Digits of hex strings (glyph ids in TJ arrays) follow "<" or other hex digits, so they
+#: do not count.
+_BEFORE_NUMBER = b"\x00\t\n\x0c\r []()/{}%>"
+_NUMBER_CLASSES = bytes(
+    ord("d")
+    if c in b"0123456789"
+    else ord("s")
+    if c in b"+-"
+    else ord(" ")
+    if c in _BEFORE_NUMBER
+    else ord("x")
+    for c in range(256)
 )
-_SUSPECT_START = re.compile(rb"[+-]?\d{5}")  # the same at the very start of the stream
+_SUSPECT_NAME = re.compile(rb"/[^\s/\[\]()<>{}%]*(?:#[89a-fA-F]|[\x80-\xff])")
+_SUSPECT_START = re.compile(rb"[+-]?\d{5}")  # a big number at the very start of the stream
 _REGULAR_END = rb"(?![^\x00\t\n\x0c\r /\[\]()<>{}%])"  # end of a name
 #: what makes check_objects walk an object: a key or value _check_dict acts on, a device colour
 #: space name, a name that may not be UTF-8 (a #xx escape of 0x80-0xFF or an 8-bit byte)
@@ -1019,17 +1031,44 @@ def _content_bytes(obj: Any) -> bytes | None:
 
 def _operands_need_check(data: bytes | None) -> bool:
     """True unless the content's bytes show that no operand can break a 6.1.13 limit."""
-    return data is None or bool(_SUSPECT_TOKEN.search(data) or _SUSPECT_START.match(data))
+    if data is None or b".00000000000000000000" in data:
+        return True
+    if (b"#" in data or not data.isascii()) and _SUSPECT_NAME.search(data):
+        return True
+    classes = data.translate(_NUMBER_CLASSES)
+    return b" ddddd" in classes or b" sddddd" in classes or bool(_SUSPECT_START.match(data))
 
 
-#: hex strings (glyph ids of LibreOffice's TJ arrays), dictionary brackets
-_HEX_STRING = re.compile(rb"<[0-9A-Fa-f\x00\t\n\x0c\r ]*>")
-_DICT_BRACKETS = re.compile(rb"<<|>>")
-#: an operator: a regular token that starts with a letter (or ' " *) after whitespace or a
-#: delimiter other than "/" (which starts a name)
-_OPERATOR = re.compile(
-    rb"(?<![^\x00\t\n\x0c\r \[\]<>{}()%])[A-Za-z'\"*][^\x00\t\n\x0c\r /\[\]<>{}()%]*"
+#: hex digits and white space: deleted, they leave a well-formed hex string as "<>"
+_HEX_AND_SPACE = b"0123456789ABCDEFabcdef\x00\t\n\x0c\r "
+_DELIMITER = rb"\x00\t\n\x0c\r \[\]<>{}()%"  # white space or a delimiter other than "/"
+_TRACKED = ("q", "Q", "rg", "RG", "k", "K", "g", "G", "BI", "ID", "EI")
+#: the operators the simple path acts on, as tokens. Each alternative starts with its first
+#: letter and only then looks behind it for white space or a delimiter: the engine can skip to
+#: those letters, 3x faster than one look-behind in front of the whole group.
+_TRACKED_OPERATOR = re.compile(
+    rb"(?:"
+    + b"|".join(
+        re.escape(op[0].encode())
+        + rb"(?<=["
+        + _DELIMITER
+        + rb"]"
+        + re.escape(op[0].encode())
+        + rb")"
+        + re.escape(op[1:].encode())
+        for op in _TRACKED
+    )
+    + rb")(?![^"
+    + _DELIMITER
+    + rb"/])"
 )
+_TRACKED_AT_START = re.compile(
+    rb"(?:" + b"|".join(op.encode() for op in _TRACKED) + rb")(?![^" + _DELIMITER + rb"/])"
+)
+_INLINE_IMAGE_OPS = frozenset({b"BI", b"ID", b"EI"})
+_NESTING = {op.encode(): 1 if op == "q" else -1 if op == "Q" else 0 for op in _TRACKED}
+#: hex strings and dictionary brackets, read past when a cs / CS operand is looked for
+_HEX_STRING = re.compile(rb"<[0-9A-Fa-f\x00\t\n\x0c\r ]*>")
 #: a name operand directly before cs / CS
 _CS_OPERAND = re.compile(
     rb"/([^\x00\t\n\x0c\r /\[\]<>{}()%]*)[\x00\t\n\x0c\r ]*(?:cs|CS)"
@@ -1042,34 +1081,39 @@ def _simple_content(data: bytes) -> tuple[int, set[str]] | None:
     """Deepest q nesting and device colour use of a content stream that needs no parser.
 
     "Simple" content has no literal strings, comments, inline images or braces, and its hex
-    strings and dictionary brackets are well formed (LibreOffice's pages, for example): then
-    every operator is a plain token and is found by a regular expression, without building a
-    Python object per instruction (about 10x faster than ``pikepdf.parse_content_stream``).
-    None for anything else: the caller parses it with pikepdf."""
-    if b"(" in data or b"%" in data or b"{" in data:
+    strings, dictionary brackets and arrays are well formed (LibreOffice's pages, for example):
+    then the operators looked for are plain tokens, found by a regular expression without a
+    Python object per instruction (about 30x faster than ``pikepdf.parse_content_stream``); hex
+    strings hold only hex digits, so none of those operators can hide in one. None for anything
+    else: the caller parses it with pikepdf."""
+    if b"(" in data or b")" in data or b"%" in data or b"{" in data or b"}" in data:
         return None
-    bare = _HEX_STRING.sub(b" ", data)
-    if bare.count(b"<<") != bare.count(b">>") or bare.count(b"[") != bare.count(b"]"):
-        return None
-    bare = _DICT_BRACKETS.sub(b" ", bare)
-    if b"<" in bare or b">" in bare or b")" in bare or b"}" in bare:
-        return None
-    depth = deepest = 0
-    devices: set[str] = set()
-    for op in _OPERATOR.findall(bare):
-        if op == b"q":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif op == b"Q":
-            depth -= 1
-        elif op in _DEVICE_OPS_B:
-            devices.add(f"{op.decode()} operator")
-        elif op in (b"BI", b"ID", b"EI"):  # an inline image: its data is not tokens
+    if b"<" in data or b">" in data:
+        # With hex digits and white space deleted, each well-formed hex string is "<>"; what is
+        # left of "<" and ">" must then be dictionary brackets, "<<" and ">>".
+        rest = data.translate(None, _HEX_AND_SPACE).replace(b"<>", b"")
+        lt, gt = rest.count(b"<"), rest.count(b">")
+        if lt != 2 * rest.count(b"<<") or gt != 2 * rest.count(b">>"):
             return None
-    for raw in _CS_OPERAND.findall(bare):
-        name = "/" + _NAME_ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), raw).decode("latin-1")
-        if name in DEVICE_CS:
-            devices.add(name)
+    if data.count(b"[") != data.count(b"]"):
+        return None
+    start = _TRACKED_AT_START.match(data)
+    ops = _TRACKED_OPERATOR.findall(data)
+    if start:
+        ops.insert(0, start.group())
+    kinds = set(ops)
+    if not kinds.isdisjoint(_INLINE_IMAGE_OPS):  # inline image data are not tokens
+        return None
+    devices = {f"{op.decode()} operator" for op in kinds & _DEVICE_OPS_B}
+    # deepest q nesting: the highest running sum of q (+1) and Q (-1), in C loops
+    deepest = max(0, max(accumulate(map(_NESTING.__getitem__, ops)), default=0))
+    if b"cs" in data or b"CS" in data:
+        bare = _HEX_STRING.sub(b" ", data).replace(b"<<", b" ").replace(b">>", b" ")
+        for raw in _CS_OPERAND.findall(bare):
+            escaped = _NAME_ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), raw)
+            name = "/" + escaped.decode("latin-1")
+            if name in DEVICE_CS:
+                devices.add(name)
     return deepest, devices
 
 
