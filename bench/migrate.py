@@ -42,7 +42,13 @@ What it does
    ``c1i``          ``workers=1, check_processes=False`` (``--inline-checks``): the worker
                     validates each output itself before its next conversion, so -j1 uses one
                     core. Reported with (c2)/(c1i): c1, whose checks run on the second core,
-                    uses about 1.3 cores, which bounds (c2)/(c1) near 2/1.3 on 2 cores.
+                    uses about 1.1-1.3 cores; c2 has to do the same checks on the cores its
+                    conversions use.
+   ``u1``, ``u2``   the ceiling: one and two bare persistent LibreOffice instances (the module's
+                    own UNO bridge), the documents shared round-robin, nothing else: no
+                    identification, checks, hashes or journal. (u2)/(u1) is how far two
+                    LibreOffice processes scale on this machine; (c2)/(c1) cannot exceed it by
+                    much.
 
    Its worker processes start with empty profile pools, so their first soffice start builds a
    profile: that is part of what the module costs. One run per variant (LibreOffice dominates).
@@ -707,6 +713,43 @@ def copy_catalog(src: Path, dst: Path) -> None:
     b.close()
 
 
+def variant_bare_uno(work: Path, docs: list[Path], name: str, instances: int) -> tuple[float, Path]:
+    """``instances`` bare persistent LibreOffice instances, documents shared round-robin."""
+    import threading
+
+    from preserveplan.migrate.tools import libreoffice
+
+    out = work / f"out-{name}"
+    out.mkdir()
+    servers = [libreoffice._UnoServer() for _ in range(instances)]
+    failures: list[str] = []
+
+    def convert(server: Any, share: list[Path]) -> None:
+        for doc in share:
+            module = libreoffice.MODULE_OF[doc.suffix.lower().lstrip(".")]
+            filt, data = libreoffice._uno_filter("pdfa-2b", module)
+            res = server.convert(doc, out / f"{doc.stem}.pdf", filt, data, 300.0, "")
+            if res.returncode != 0:
+                failures.append(f"{doc.name}: {res.stderr}")
+
+    threads = [
+        threading.Thread(target=convert, args=(servers[i], docs[i::instances]))
+        for i in range(instances)
+    ]
+    cpu, started = busy_cpu_s(), time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for server in servers:
+        server.stop()
+    seconds = time.perf_counter() - started
+    CPU_BY_OUT[out] = busy_cpu_s() - cpu
+    if failures:
+        raise RuntimeError(f"bare LibreOffice failed on {len(failures)} file(s): {failures[:3]}")
+    return seconds, out
+
+
 def variant_pp(
     work: Path, db: Path, name: str, workers: int, check_processes: bool = True
 ) -> tuple[float, Path, dict[str, Any]]:
@@ -1027,13 +1070,21 @@ def run_bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             [variant_pp(work, db, "c1i", 1, check_processes=False)],
             pdf,
         )
+        for key, n in (("u1", 1), ("u2", 2)):
+            s, out = variant_bare_uno(work, docs, key, n)
+            title = f"{key} bare persistent LibreOffice x{n}, no checks"
+            bench.record(key, title, len(docs), [(s, out, None)], pdf)
         a, b, c1, c2, c1i = (bench.seconds(k) for k in ("a", "b", "c1", "c2", "c1i"))
+        u1, u2 = bench.seconds("u1"), bench.seconds("u2")
         verdicts += [
             reported("(b)/(a) seconds, batch vs cold per file", b / a),
             verdict("(c1)/(b) throughput, pp -j1 vs batch", b / c1, TARGET_C1_B, True),
             verdict("(c2)/(c1) throughput, pp -j2 vs -j1", c1 / c2, TARGET_C2_C1, True),
             reported("(c2)/(c1i) throughput, pp -j2 vs -j1 with its checks inline", c1i / c2),
             reported("cores used by c1 (CPU-s / s)", bench.cpu_per_file("c1") / (c1 / len(docs))),
+            reported("(u2)/(u1) ceiling: two bare LibreOffice vs one, no checks", u1 / u2),
+            reported("(c2)/(c1) as a share of that ceiling", (c1 / c2) / (u1 / u2)),
+            reported("(c1)/(u1) throughput, pp -j1 vs one bare LibreOffice", u1 / c1),
         ]
 
     tool_parts: list[tuple[str, str]] = []  # (row key, name in the verdicts)
