@@ -386,6 +386,11 @@ class PriorFile:
     fixity: str | None = None
 
 
+#: a row of :meth:`Catalog.migration_todo`: (path, output, size, sha256, tool, target,
+#: target PUID, attempts)
+TodoRow = tuple[bytes, bytes, int | None, str | None, str, str, str, int]
+
+
 class Catalog:
     """A connection to one catalog file, with the queries the stages need."""
 
@@ -1212,7 +1217,7 @@ class Catalog:
 
     def migration_todo(
         self, run_id: int, retry_failed: bool, limit: int | None, *, page: int = 1000
-    ) -> Iterator[tuple[bytes, bytes, int | None, str | None, str, str, str, int]]:
+    ) -> Iterator[TodoRow]:
         """The journal rows to work on, in (path, target) order: (path, output, size, sha256,
         tool, target, target PUID, attempts); at most ``limit``.
 

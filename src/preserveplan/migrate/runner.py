@@ -33,7 +33,7 @@ from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..catalog import Catalog, now
+from ..catalog import Catalog, TodoRow, now
 from ..cluster import WorkerKilled
 from ..errors import PreserveplanError, UsageError
 from ..inventory.fixity import sha256_file
@@ -381,10 +381,7 @@ def migrate(
     return summary
 
 
-Todo = tuple[bytes, bytes, int | None, str | None, str, str, str, int]
-
-
-def largest_first(todo: Iterable[Todo], window: int = 1000) -> Iterator[Todo]:
+def largest_first(todo: Iterable[TodoRow], window: int = 1000) -> Iterator[TodoRow]:
     """The to-do rows, ``window`` at a time, each window largest input first.
 
     Long conversions then start early, and a window's (or the run's) last files are small ones,
@@ -457,7 +454,7 @@ class _Job:
 def _run(
     catalog: Catalog,
     run_id: int,
-    todo: Iterable[Todo],
+    todo: Iterable[TodoRow],
     root: bytes,
     out: bytes,
     workers: int,

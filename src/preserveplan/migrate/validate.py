@@ -1042,7 +1042,8 @@ def _operands_need_check(data: bytes | None) -> bool:
 #: hex digits and white space: deleted, they leave a well-formed hex string as "<>"
 _HEX_AND_SPACE = b"0123456789ABCDEFabcdef\x00\t\n\x0c\r "
 _DELIMITER = rb"\x00\t\n\x0c\r \[\]<>{}()%"  # white space or a delimiter other than "/"
-_TRACKED = ("q", "Q", "rg", "RG", "k", "K", "g", "G", "BI", "ID", "EI")
+#: the fast path's operators but cs / CS (whose operands are read apart), and inline images
+_TRACKED = (*(op for op in _FAST_OPERATORS.split() if op not in ("cs", "CS")), "BI", "ID", "EI")
 #: the operators the simple path acts on, as tokens. Each alternative starts with its first
 #: letter and only then looks behind it for white space or a delimiter: the engine can skip to
 #: those letters, 3x faster than one look-behind in front of the whole group.
