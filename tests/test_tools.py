@@ -13,6 +13,7 @@ import os
 import shutil
 import signal
 import stat
+import sys
 import time
 import zipfile
 from collections.abc import Callable, Iterator
@@ -417,6 +418,44 @@ def test_libreoffice_generated_pdfa(ext: str, office_docs: dict[str, Path], out:
     assert '"SelectPdfVersion":{"type":"long","value":"2"}' in " ".join(res.command)
 
 
+LEAVES_NO_SOCKET = """
+import os, sys
+from pathlib import Path
+from preserveplan.migrate.tools import libreoffice
+res = libreoffice.convert(Path(sys.argv[1]), Path(sys.argv[2]), timeout=120, target="pdfa-2b")
+assert res.ok, res.message
+server = libreoffice._SERVER
+assert server._proc is not None, "no persistent LibreOffice"
+socket = libreoffice.ipc_socket(server._profile)
+assert os.path.exists(socket), f"LibreOffice's socket is not {socket}"
+print(socket)
+"""
+
+
+def test_libreoffice_leaves_no_socket(office_docs: dict[str, Path], out: Path) -> None:
+    """A persistent LibreOffice ends with its process (killed once the profile template
+    exists) and leaves no single-instance socket in /tmp: one per run would pile up."""
+    if not libreoffice.uno_available():
+        pytest.skip("python3-uno not installed: no persistent LibreOffice")
+    env = {k: v for k, v in os.environ.items() if k != "PRESERVEPLAN_LIBREOFFICE"}
+    for _ in range(2):  # the first run may make the profile template, the second kills
+        res = run(
+            [sys.executable, "-c", LEAVES_NO_SOCKET, office_docs["docx"], out / "p.pdf"],
+            timeout=180,
+            env=env,
+        )
+        assert res.returncode == 0, res.output_tail
+        socket = res.stdout.strip().splitlines()[-1]
+        assert socket.startswith("/tmp/OSL_PIPE_")
+        assert not os.path.exists(socket), f"{socket} left behind"
+
+
+def test_soffice_env() -> None:
+    env = libreoffice.soffice_env()
+    assert env["SAX_DISABLE_THREADS"] == "1"
+    assert "glibc.malloc.hugetlb=1" in env["GLIBC_TUNABLES"]
+
+
 def test_libreoffice_generated_odt(office_docs: dict[str, Path], out: Path) -> None:
     convert_ok(libreoffice, office_docs["docx"], out / "p.odt", "odt", "fmt/1756", "fmt/291")
 
@@ -633,3 +672,66 @@ def test_libreoffice_warm_profile_template(
     second = lo.convert(office_docs["docx"], out / "b.pdf", timeout=120, target="pdfa-2b")
     assert second.ok, second.message
     lo._SERVER.stop()
+
+
+VERSION_STUB = """#!/bin/sh
+echo asked >> "{log}"
+echo "{answer}"
+exit {code}
+"""
+
+
+def test_remembered_version(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A program's version is asked once and remembered on disk while the program file stays
+    the same file; a new file (an upgrade) is asked again; a failure is never remembered."""
+    from preserveplan.migrate.tools._exec import VERSIONS_FILE, remembered_version
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    log = tmp_path / "asked.log"
+    exe = tmp_path / "bin" / "tool"
+    exe.parent.mkdir()
+
+    def install(answer: str, code: int = 0) -> None:
+        tmp = exe.with_name("tool.new")
+        tmp.write_text(VERSION_STUB.format(log=log, answer=answer, code=code))
+        tmp.chmod(0o755)
+        os.replace(tmp, exe)  # as a package upgrade does: a new file under the old name
+
+    def probe(path: str) -> str:
+        res = run([path], timeout=10)
+        if res.returncode != 0:
+            raise MissingToolError(path, "no version")
+        return res.stdout.strip()
+
+    def asked() -> int:
+        return len(log.read_text().splitlines()) if log.exists() else 0
+
+    install("tool 1.0")
+    assert remembered_version(str(exe), probe) == "tool 1.0"
+    assert remembered_version(str(exe), probe) == "tool 1.0"
+    assert asked() == 1
+    assert (tmp_path / "cache" / "preserveplan" / VERSIONS_FILE).is_file()
+    install("tool 2.0")
+    assert remembered_version(str(exe), probe) == "tool 2.0"
+    assert asked() == 2
+    install("broken", code=3)
+    for _ in range(2):
+        with pytest.raises(MissingToolError):
+            remembered_version(str(exe), probe)
+    assert asked() == 4
+    # A file beside the program counts too (soffice.bin beside the soffice script).
+    install("tool 3.0")
+    (exe.parent / "engine.bin").write_text("one")
+    assert remembered_version(str(exe), probe, also=("engine.bin",)) == "tool 3.0"
+    assert remembered_version(str(exe), probe, also=("engine.bin",)) == "tool 3.0"
+    assert asked() == 5
+    (exe.parent / "engine.bin").write_text("a longer one")
+    assert remembered_version(str(exe), probe, also=("engine.bin",)) == "tool 3.0"
+    assert asked() == 6
+    # An unwritable or corrupt cache only means asking every time.
+    (tmp_path / "cache" / "preserveplan" / VERSIONS_FILE).write_text("{not json")
+    assert remembered_version(str(exe), probe) == "tool 3.0"
+    assert asked() == 7
+    monkeypatch.setenv("XDG_CACHE_HOME", "/proc/no-such-place")
+    assert remembered_version(str(exe), probe) == "tool 3.0"
+    assert asked() == 8

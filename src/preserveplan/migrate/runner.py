@@ -235,14 +235,6 @@ def convert_one(task: dict[str, Any]) -> dict[str, Any]:
     return check_step(task, first) if first.get("stage") == "check" else first
 
 
-def warm_checks() -> None:
-    """Load what :func:`check_step` needs (Siegfried's signatures, pikepdf) ahead of the first
-    output, while the first conversions run."""
-    from .validate import _scanner
-
-    _scanner()
-
-
 def _status(path: bytes) -> tuple[int, ...] | None:
     """What changes when a file is written, renamed over or touched (ctime cannot be set back)."""
     try:
@@ -497,9 +489,9 @@ def _run(
     before = frozenset(children()) if reaper else frozenset()
     pools: dict[str, Executor] = {"convert": fresh("convert")}
     if staged:
+        # No warm-up task: loading Siegfried in the check processes now would compete with the
+        # converters' start (LibreOffice's is on the critical path); the first check loads it.
         pools["check"] = fresh("check")
-        for _ in range(workers):
-            pools["check"].submit(warm_checks)
 
     def count(stage: str) -> int:
         return sum(1 for job in in_flight.values() if job.stage == stage)

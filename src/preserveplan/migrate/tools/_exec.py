@@ -13,6 +13,7 @@ check and the final atomic :func:`os.replace` onto ``dst``.
 from __future__ import annotations
 
 import contextlib
+import json
 import mmap
 import os
 import re
@@ -190,6 +191,54 @@ def is_available(version: Callable[[], str]) -> bool:
     except MissingToolError:
         return False
     return True
+
+
+#: program versions already asked, by program file (see :func:`remembered_version`)
+VERSIONS_FILE = "tool-versions.json"
+
+
+def _stamp(path: str) -> str:
+    st = os.stat(path)
+    return f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
+
+
+def remembered_version(exe: str, probe: Callable[[str], str], also: Sequence[str] = ()) -> str:
+    """``probe(exe)`` (which runs the program, e.g. ``soffice --version``: 0.1 s, and more
+    while other programs start), remembered in the user's cache folder for as long as the
+    program file is the same file: same device, inode, size, modification and change time
+    (an upgrade replaces it). ``also`` names files beside the program (after symbolic links)
+    whose identity counts too (``soffice.bin`` beside the ``soffice`` script). Worker processes
+    then start converting without asking again; a probe that fails is not remembered."""
+    from ...paths import user_cache_dir
+
+    real = os.path.realpath(exe)
+    try:
+        beside = [os.path.join(os.path.dirname(real), name) for name in also]
+        stamp = ";".join(_stamp(path) for path in [real, *beside])
+    except OSError:
+        return probe(exe)
+    store = user_cache_dir() / VERSIONS_FILE
+    known: dict[str, dict[str, str]] = {}
+    with contextlib.suppress(OSError, ValueError):
+        loaded = json.loads(store.read_text(encoding="utf-8"))
+        if isinstance(loaded, dict):
+            known = loaded
+    entry = known.get(f"{exe} -> {real}")
+    if isinstance(entry, dict) and entry.get("stamp") == stamp and entry.get("version"):
+        return str(entry["version"])
+    found = probe(exe)
+    known[f"{exe} -> {real}"] = {"stamp": stamp, "version": found}
+    with contextlib.suppress(OSError):
+        store.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{VERSIONS_FILE}.", dir=store.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(known, f, indent=1, sort_keys=True)
+            os.replace(tmp, store)  # concurrent writers: the last one wins, nothing is torn
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+    return found
 
 
 def find_program(*names: str) -> str:

@@ -31,6 +31,7 @@ from preserveplan.migrate.tools._exec import (
     find_program,
     is_available,
     read_head,
+    remembered_version,
     run,
 )
 
@@ -64,8 +65,7 @@ def program() -> str:
     return find_program(PROGRAM)
 
 
-@functools.cache
-def _version_of(exe: str) -> str:
+def _probe_version(exe: str) -> str:
     res = run([exe, "-hide_banner", "-version"], timeout=30)
     first = res.stdout.strip().splitlines()[0] if res.stdout.strip() else ""
     if res.returncode != 0 or not first:
@@ -73,6 +73,11 @@ def _version_of(exe: str) -> str:
     # "ffmpeg version 5.1.9-0+deb12u1 Copyright (c) …" → "5.1.9-0+deb12u1"
     parts = first.split()
     return parts[2] if len(parts) > 2 and parts[1] == "version" else first
+
+
+@functools.cache
+def _version_of(exe: str) -> str:
+    return remembered_version(exe, _probe_version)
 
 
 def version() -> str:

@@ -29,6 +29,7 @@ from preserveplan.migrate.tools._exec import (
     find_program,
     is_available,
     pdfa_problem,
+    remembered_version,
     run,
 )
 
@@ -58,12 +59,16 @@ def program() -> str:
     return find_program(PROGRAM)
 
 
-@functools.cache
-def _version_of(exe: str) -> str:
+def _probe_version(exe: str) -> str:
     res = run([exe, "--version"], timeout=30)
     if res.returncode != 0 or not res.stdout.strip():
         raise MissingToolError(exe, f"--version failed: {res.output_tail}")
     return res.stdout.strip().splitlines()[0]
+
+
+@functools.cache
+def _version_of(exe: str) -> str:
+    return remembered_version(exe, _probe_version)
 
 
 def version() -> str:

@@ -24,6 +24,7 @@ from preserveplan.migrate.tools._exec import (
     find_program,
     is_available,
     read_head,
+    remembered_version,
     run,
 )
 
@@ -34,14 +35,18 @@ _FORMAT = {"tiff": ("TIFF", ".tif"), "png": ("PNG", ".png")}
 _MAGIC = {"tiff": (b"II*\x00", b"MM\x00*"), "png": (b"\x89PNG\r\n\x1a\n",)}
 
 
-@functools.cache
-def _version_of(exe: str) -> str:
+def _probe_version(exe: str) -> str:
     res = run([exe, "-version"], timeout=30)
     first = res.stdout.strip().splitlines()[0] if res.stdout.strip() else ""
     if res.returncode != 0 or "ImageMagick" not in first:
         raise MissingToolError(exe, f"not ImageMagick: {first or res.output_tail}")
     # "Version: ImageMagick 6.9.11-60 Q16 x86_64 2021-01-25 https://imagemagick.org"
     return first.removeprefix("Version:").strip().split(" https://")[0]
+
+
+@functools.cache
+def _version_of(exe: str) -> str:
+    return remembered_version(exe, _probe_version)
 
 
 def program() -> str:

@@ -2,7 +2,7 @@
 
 Run by Debian's ``/usr/bin/python3`` (the interpreter that has ``python3-uno``), not by the
 project's venv: it must import nothing from preserveplan. It starts ``soffice`` with its own
-profile and a pipe connection, then answers requests
+profile (argument: the profile's ``file:`` URL) and a pipe connection, then answers requests
 
     {"src": "/in.docx", "dst": "/out.pdf", "filter": "writer_pdf_Export",
      "data": {"SelectPdfVersion": 2, ...}}
@@ -77,7 +77,7 @@ def _on_main_thread(async_callback: object, work: Callable[[], None]) -> None:
 
 
 def main() -> None:
-    soffice, profile, pipe = sys.argv[1], sys.argv[2], f"preserveplan{os.getpid()}"
+    soffice, profile_url, pipe = sys.argv[1], sys.argv[2], f"preserveplan{os.getpid()}"
     proc = subprocess.Popen(
         [
             soffice,
@@ -86,7 +86,7 @@ def main() -> None:
             "--norestore",
             "--nologo",
             "--nodefault",
-            f"-env:UserInstallation={uno.systemPathToFileUrl(profile)}",
+            f"-env:UserInstallation={profile_url}",
             f"--accept=pipe,name={pipe};urp;StarOffice.ComponentContext",
         ],
         stdin=subprocess.DEVNULL,
