@@ -235,6 +235,10 @@ def _pdfa_with_content(tmp_path: Path, name: str, extra: bytes, replace: bool = 
         (b"/Caf#E9 BMC EMC", "not UTF-8"),
         # a number right after a hex string (the pre-check once missed ">" before a number)
         (b"BT [<0D>99999999999<0C>] TJ ET", "integer 99999999999 exceeds"),
+        # signed, after a delimiter and glued to a hex string (the sign counts as a delimiter)
+        (b"-99999999999 0 0 1 0 0 cm", "integer -99999999999 exceeds"),
+        (b"BT [<0D>-99999999999<0C>] TJ ET", "integer -99999999999 exceeds"),
+        (b"BT [<0D>+99999999999<0C>] TJ ET", "integer 99999999999 exceeds"),
     ],
 )
 @pytest.mark.parametrize("replace", [False, True], ids=["appended", "only-content"])
