@@ -45,7 +45,8 @@ What it does
                     uses about 1.1-1.3 cores; c2 has to do the same checks on the cores its
                     conversions use.
    ``u1``, ``u2``   the ceiling: one and two bare persistent LibreOffice instances (the module's
-                    own UNO bridge), the documents shared round-robin, nothing else: no
+                    own UNO bridge), the documents taken from one queue largest first (as
+                    migrate hands them out), their start timed too, nothing else: no
                     identification, checks, hashes or journal. (u2)/(u1) is how far two
                     LibreOffice processes scale on this machine; (c2)/(c1) cannot exceed it by
                     much.
@@ -714,7 +715,8 @@ def copy_catalog(src: Path, dst: Path) -> None:
 
 
 def variant_bare_uno(work: Path, docs: list[Path], name: str, instances: int) -> tuple[float, Path]:
-    """``instances`` bare persistent LibreOffice instances, documents shared round-robin."""
+    """``instances`` bare persistent LibreOffice instances taking the documents from one queue,
+    largest first (as ``migrate`` hands them out)."""
     import threading
 
     from preserveplan.migrate.tools import libreoffice
@@ -724,18 +726,22 @@ def variant_bare_uno(work: Path, docs: list[Path], name: str, instances: int) ->
     servers = [libreoffice._UnoServer() for _ in range(instances)]
     failures: list[str] = []
 
-    def convert(server: Any, share: list[Path]) -> None:
-        for doc in share:
+    queue = sorted(docs, key=lambda d: -d.stat().st_size)  # largest first, as migrate does
+    lock = threading.Lock()
+
+    def convert(server: Any) -> None:
+        while True:
+            with lock:
+                if not queue:
+                    return
+                doc = queue.pop(0)
             module = libreoffice.MODULE_OF[doc.suffix.lower().lstrip(".")]
             filt, data = libreoffice._uno_filter("pdfa-2b", module)
             res = server.convert(doc, out / f"{doc.stem}.pdf", filt, data, 300.0, "")
             if res.returncode != 0:
                 failures.append(f"{doc.name}: {res.stderr}")
 
-    threads = [
-        threading.Thread(target=convert, args=(servers[i], docs[i::instances]))
-        for i in range(instances)
-    ]
+    threads = [threading.Thread(target=convert, args=(server,)) for server in servers]
     cpu, started = busy_cpu_s(), time.perf_counter()
     for t in threads:
         t.start()
