@@ -216,10 +216,12 @@ def test_worker_dying_in_a_check_costs_only_its_file(tmp_path: Path, vanish: boo
     with it are sent again and pass. When the partial output is gone after the first death
     (here removed by the test, as when a worker dies just after renaming it into place), the
     file is converted again (a new partial) before its check is sent alone. The check
-    processes are told apart from the conversion processes by their CPU priority (nice +5)."""
+    processes are told apart from the conversion processes by their CPU priority (nice +5).
+    At -j2 there is one check process: the checks "in flight" with the culprit wait in its
+    pool's queue and are lost with it."""
     root, db = make_archive(tmp_path, n=12)
     culprit = root / "Falun" / "Protokoll" / "a stor.pdf"  # first in path order
-    _pdf_with_hole(culprit, "stor", 300 * 2**20)  # its checksum takes about a second
+    _pdf_with_hole(culprit, "stor", 2**30)  # its checksum takes about a second (0.3 s per 300 MB)
     scan(root, db=db, workers=1)
     with Catalog(db) as cat:
         assess(cat, load_ruleset(MINI))
