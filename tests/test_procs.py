@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
+import time
+from pathlib import Path
+
+import pytest
 
 from preserveplan.procs import PRELOAD, forkserver
 
@@ -29,3 +35,47 @@ def test_workers_from_the_preloaded_forkserver_identify() -> None:
     with ProcessPoolExecutor(1, mp_context=forkserver()) as pool:
         puid = pool.submit(identify, __file__).result(timeout=60)
     assert puid == "fmt/938"  # Python script
+
+
+def _identify_within(path: str, seconds: float) -> object:
+    """In a worker: Siegfried on ``path`` under :func:`time_limit`."""
+    from preserveplan.inventory import worker
+    from preserveplan.inventory.containers import Limits
+    from preserveplan.procs import time_limit
+
+    worker.prepare(Limits())
+    with time_limit(seconds):
+        return worker.identify_files([path.encode()])
+
+
+def _sleep_within(block: float, limit: float, after: float) -> str:
+    from preserveplan.procs import time_limit
+
+    with time_limit(limit):
+        time.sleep(block)
+    time.sleep(after)  # past the limit: it must have been disarmed
+    return "alive"
+
+
+def test_a_hung_identification_ends_its_worker(tmp_path: Path) -> None:
+    """A real hang: Siegfried opening a FIFO (a file swapped for one after the walk) waits for
+    a writer forever, inside Go, where Python cannot interrupt it. The time limit ends the
+    worker process (SIGALRM), so the pool breaks (the scan then isolates the file and records
+    ``worker_crash``) instead of the run waiting for ever. A block that ends in time leaves no
+    alarm behind, and in the coordinator the limit is never armed."""
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    from preserveplan.procs import time_limit
+
+    fifo = tmp_path / "swapped"
+    os.mkfifo(fifo)
+    started = time.monotonic()
+    with ProcessPoolExecutor(1, mp_context=forkserver()) as pool, pytest.raises(BrokenProcessPool):
+        pool.submit(_identify_within, str(fifo), 2).result(timeout=60)
+    assert time.monotonic() - started < 30
+    with ProcessPoolExecutor(1, mp_context=forkserver()) as pool:
+        assert pool.submit(_sleep_within, 0.1, 1, 1.5).result(timeout=60) == "alive"
+    with time_limit(1):  # the coordinator (this process): not armed
+        pass
+    assert signal.alarm(0) == 0

@@ -11,19 +11,77 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import math
+import multiprocessing
 import os
 import signal
+import threading
 import time
+from collections.abc import Iterator
 from multiprocessing import get_context
 from multiprocessing.context import ForkServerContext
 
-__all__ = ["PRELOAD", "become_subreaper", "children", "forkserver", "kill_orphans"]
+__all__ = [
+    "HANG_BASE_S",
+    "HANG_BYTES_PER_S",
+    "HANG_PER_FILE_S",
+    "PRELOAD",
+    "become_subreaper",
+    "children",
+    "forkserver",
+    "hang_limit",
+    "kill_orphans",
+    "time_limit",
+]
+
+#: a worker's task that runs longer than HANG_BASE_S, plus HANG_PER_FILE_S for each of its files,
+#: plus its bytes / HANG_BYTES_PER_S, is taken for hung and its process ended: generous (a 1 GB
+#: file gets 22 minutes), as it only has to catch what would never end
+HANG_BASE_S = 300.0
+HANG_PER_FILE_S = 10.0
+HANG_BYTES_PER_S = 1_000_000
 
 PRELOAD = [
     "preserveplan.inventory.worker",
     "preserveplan.migrate.runner",
     "preserveplan.migrate.validate",
 ]
+
+
+def hang_limit(nbytes: int = 0, files: int = 1) -> float:
+    """Seconds after which a task reading ``nbytes`` in ``files`` files is taken for hung."""
+    return HANG_BASE_S + HANG_PER_FILE_S * files + nbytes / HANG_BYTES_PER_S
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float | None) -> Iterator[None]:
+    """End this worker process if the block runs longer than ``seconds``.
+
+    A call that hangs inside C or Go cannot be interrupted from Python: Siegfried opening a
+    file that has been swapped for a FIFO waits for a writer forever, a read from a stale
+    network share never returns. SIGALRM, at its default action, ends the process instead; the
+    pool then sees a dead worker and isolates the file, which ends as ``worker_crash`` (scan)
+    or ``crashed`` (migrate) with the run going on. Only armed in a pool's worker process, on
+    its main thread (not in the coordinator, not in a Dask worker's task threads). Nested
+    limits keep the earlier deadline."""
+    if (
+        not seconds
+        or multiprocessing.parent_process() is None
+        or threading.current_thread() is not threading.main_thread()
+    ):
+        yield
+        return
+    signal.signal(signal.SIGALRM, signal.SIG_DFL)
+    outer = signal.alarm(0)  # seconds left of an enclosing limit (0: none): it still holds
+    started = time.monotonic()
+    limit = max(1, math.ceil(seconds))
+    signal.alarm(min(limit, outer) if outer else limit)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        if outer:
+            signal.alarm(max(1, math.ceil(outer - (time.monotonic() - started))))
 
 
 def forkserver() -> ForkServerContext:

@@ -414,7 +414,10 @@ class _Scan:
                 self._crashed(task)
 
     def _crashed(self, task: _Task) -> None:
-        message = "the worker process died twice while reading this file (crash or killed)"
+        message = (
+            "the worker process died twice while reading this file (crash, killed, or hung "
+            "past its time limit)"
+        )
         if task.kind == "hash":
             for pending in task.payload:
                 pending.outcome, pending.message = "worker_crash", message

@@ -37,7 +37,7 @@ from ..catalog import Catalog, TodoRow, now
 from ..cluster import WorkerKilled
 from ..errors import PreserveplanError, UsageError
 from ..inventory.fixity import sha256_file
-from ..procs import become_subreaper, children, forkserver, kill_orphans
+from ..procs import become_subreaper, children, forkserver, hang_limit, kill_orphans, time_limit
 from ..rules.model import action_outputs
 from .registry import MODULES, SUFFIX
 
@@ -122,6 +122,17 @@ def convert_step(task: dict[str, Any]) -> dict[str, Any]:
     too; hashing releases the GIL), and its status (inode, size, mtime, ctime) is taken before
     the conversion starts.
     """
+    with time_limit(_hang_limit(task)):
+        return _convert_step(task)
+
+
+def _hang_limit(task: dict[str, Any]) -> float:
+    """Past the converter's own timeout: what a stage may take before its process is ended as
+    hung (a read from a stale share, Siegfried or pikepdf stuck on an output)."""
+    return float(task["timeout"]) + hang_limit(task.get("size") or 0)
+
+
+def _convert_step(task: dict[str, Any]) -> dict[str, Any]:
     src = Path(os.fsdecode(task["src"]))
     dst = Path(os.fsdecode(task["dst"]))
     out: dict[str, Any] = {"started_at": now(), "source_sha256": None}
@@ -180,6 +191,11 @@ def check_step(task: dict[str, Any], handoff: dict[str, Any]) -> dict[str, Any]:
     the source's checksum or status since before the conversion is ``source-modified`` (the run
     stops); a source that differs from the scan's checksum is ``source-changed``.
     """
+    with time_limit(_hang_limit(task)):
+        return _check_step(task, handoff)
+
+
+def _check_step(task: dict[str, Any], handoff: dict[str, Any]) -> dict[str, Any]:
     from .validate import validate_file
 
     partial = Path(os.fsdecode(handoff["partial"]))
@@ -629,7 +645,8 @@ def _run(
             what = "converting" if job.stage == "convert" else "validating the output of"
             result = _crash(
                 f"the worker process died twice while {what} this file, the second time "
-                f"with no other file in its pool (crash, out of memory or killed): {exc}"
+                f"with no other file in its pool (crash, out of memory, killed, or hung past "
+                f"its time limit): {exc}"
             )
         except WorkerKilled as exc:  # Dask gave up: its workers died on this file
             result = _crash(f"worker processes died again and again on this file: {exc}")
