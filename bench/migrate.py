@@ -2,9 +2,9 @@
 
 How to run (from the repository root, with the project's venv)::
 
-    .venv/bin/python bench/migrate.py                 # every part, about 8 minutes on 2 cores
+    .venv/bin/python bench/migrate.py                 # every part, about 9 minutes on 2 cores
     .venv/bin/python bench/migrate.py --only gs --only ffmpeg --only images   # tools, ~5 min
-    .venv/bin/python bench/migrate.py --only office --docs 20                 # under a minute
+    .venv/bin/python bench/migrate.py --only office --docs 20                 # about a minute
     .venv/bin/python bench/migrate.py --only images --json   # ...and one JSON object at the end
 
 Options: ``--only office|gs|ffmpeg|images`` (repeatable; default: all four parts), ``--docs N``
@@ -52,7 +52,12 @@ What it does
                     much.
 
    Its worker processes start with empty profile pools, so their first soffice start builds a
-   profile: that is part of what the module costs. One run per variant (LibreOffice dominates).
+   profile (from the warm template): that is part of what the module costs. a and b run once;
+   c1, c2, c1i, u1 and u2 in ``--office-repeat`` interleaved rounds (default 3), the table
+   showing the median and the range. The ratios between them are taken within each round (c1
+   and c2 run side by side) and their median is reported: this machine has slow spells that
+   make one bare LibreOffice take 7 s in one minute and 10 s in another, and a ratio of two
+   runs in the same round cancels them.
 
 ``gs``, ``ffmpeg``, ``images`` - the overhead of preserveplan over the program itself, per tool:
 
@@ -773,6 +778,23 @@ def variant_pp(
     return seconds, out, summary.as_dict()
 
 
+Run = tuple[float, Path, dict[str, Any] | None]
+
+
+def office_rounds(work: Path, db: Path, docs: list[Path], repeat: int) -> dict[str, list[Run]]:
+    """c1, c2, c1i, u1 and u2 in ``repeat`` interleaved rounds (c1 and c2 side by side), each
+    round into fresh output folders."""
+    runs: dict[str, list[Run]] = {k: [] for k in ("c1", "c2", "c1i", "u1", "u2")}
+    for r in range(repeat):
+        runs["c1"].append(variant_pp(work, db, f"c1-{r}", 1))
+        runs["c2"].append(variant_pp(work, db, f"c2-{r}", 2))
+        runs["c1i"].append(variant_pp(work, db, f"c1i-{r}", 1, check_processes=False))
+        for key, n in (("u1", 1), ("u2", 2)):
+            s, out = variant_bare_uno(work, docs, f"{key}-{r}", n)
+            runs[key].append((s, out, None))
+    return runs
+
+
 Builder = Callable[[Path, Path], list[str]]
 
 
@@ -1045,7 +1067,8 @@ def run_bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     print(
         ", ".join(f"{k} {val}" for k, val in v.items())
         + f"; seed {args.seed}; parts {', '.join(parts)}; "
-        + f"{args.repeat} round(s) of the tool variants, one of the office variants"
+        + f"{args.repeat} round(s) of the tool variants, {args.office_repeat} of the office "
+        + "c/u variants"
     )
     bench = Bench(work, args.repeat)
     inputs: dict[str, Any] = {}
@@ -1063,35 +1086,52 @@ def run_bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         lo, hi = pdf_pages(sorted(out.glob("*.pdf")))
         inputs["office"]["pages"] = (lo, hi)
         print(f"    pages per document (as PDF): {lo}-{hi}")
-        bench.record(
-            "c1", "c1 preserveplan migrate -j1", len(docs), [variant_pp(work, db, "c1", 1)], pdf
-        )
-        bench.record(
-            "c2", "c2 preserveplan migrate -j2", len(docs), [variant_pp(work, db, "c2", 2)], pdf
-        )
-        bench.record(
-            "c1i",
-            "c1i preserveplan migrate -j1 --inline-checks",
-            len(docs),
-            [variant_pp(work, db, "c1i", 1, check_processes=False)],
-            pdf,
-        )
-        for key, n in (("u1", 1), ("u2", 2)):
-            s, out = variant_bare_uno(work, docs, key, n)
-            title = f"{key} bare persistent LibreOffice x{n}, no checks"
-            bench.record(key, title, len(docs), [(s, out, None)], pdf)
-        a, b, c1, c2, c1i = (bench.seconds(k) for k in ("a", "b", "c1", "c2", "c1i"))
-        u1, u2 = bench.seconds("u1"), bench.seconds("u2")
+        rounds = office_rounds(work, db, docs, args.office_repeat)
+        titles = {
+            "c1": "c1 preserveplan migrate -j1",
+            "c2": "c2 preserveplan migrate -j2",
+            "c1i": "c1i preserveplan migrate -j1 --inline-checks",
+            "u1": "u1 bare persistent LibreOffice x1, no checks",
+            "u2": "u2 bare persistent LibreOffice x2, no checks",
+        }
+        for key, title in titles.items():
+            bench.record(key, title, len(docs), rounds[key], pdf)
+            for _, out, _ in rounds[key][:-1]:  # checked: keep the last round's, bound the disk
+                shutil.rmtree(out, ignore_errors=True)
+
+        def per_round(num: str, den: str) -> float:
+            """Median over the rounds of num's seconds / den's seconds in the same round: a
+            slow spell of the machine slows both of a round's runs, and cancels out."""
+            return statistics.median(
+                x[0] / y[0] for x, y in zip(rounds[num], rounds[den], strict=True)
+            )
+
+        a, b, c1 = (bench.seconds(k) for k in ("a", "b", "c1"))
         verdicts += [
             reported("(b)/(a) seconds, batch vs cold per file", b / a),
             verdict("(c1)/(b) throughput, pp -j1 vs batch", b / c1, TARGET_C1_B, True),
-            verdict("(c2)/(c1) throughput, pp -j2 vs -j1", c1 / c2, TARGET_C2_C1, True),
-            reported("(c2)/(c1i) throughput, pp -j2 vs -j1 with its checks inline", c1i / c2),
+            verdict(
+                "(c2)/(c1) throughput, pp -j2 vs -j1", per_round("c1", "c2"), TARGET_C2_C1, True
+            ),
+            reported(
+                "(c2)/(c1i) throughput, pp -j2 vs -j1 with its checks inline",
+                per_round("c1i", "c2"),
+            ),
             reported("cores used by c1 (CPU-s / s)", bench.cpu_per_file("c1") / (c1 / len(docs))),
-            reported("(u2)/(u1) ceiling: two bare LibreOffice vs one, no checks", u1 / u2),
-            reported("(c2)/(c1) as a share of that ceiling", (c1 / c2) / (u1 / u2)),
-            reported("(c1)/(u1) throughput, pp -j1 vs one bare LibreOffice", u1 / c1),
+            reported(
+                "(u2)/(u1) ceiling: two bare LibreOffice vs one, no checks", per_round("u1", "u2")
+            ),
+            reported(
+                "(c2)/(c1) as a share of that ceiling",
+                per_round("c1", "c2") / per_round("u1", "u2"),
+            ),
+            reported("(c1)/(u1) throughput, pp -j1 vs one bare LibreOffice", per_round("u1", "c1")),
         ]
+        for x, y in (("c1", "c2"), ("u1", "u2")):
+            each = ", ".join(
+                f"{p[0] / q[0]:.2f}" for p, q in zip(rounds[x], rounds[y], strict=True)
+            )
+            print(f"    ({y})/({x}) in each round: {each}")
 
     tool_parts: list[tuple[str, str]] = []  # (row key, name in the verdicts)
     if "gs" in parts:
@@ -1189,6 +1229,7 @@ def run_bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             "audio": args.audio,
             "images": args.images,
             "repeat": args.repeat,
+            "office_repeat": args.office_repeat,
             "seed": args.seed,
             "workdir": str(work),
         },
@@ -1222,11 +1263,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--repeat", type=int, default=3, help="rounds of the gs/ffmpeg/images variants (default 3)"
     )
+    p.add_argument(
+        "--office-repeat",
+        type=int,
+        default=3,
+        help="rounds of the office c1/c2/c1i/u1/u2 variants (default 3; a and b run once)",
+    )
     p.add_argument("--seed", type=int, default=1, help="seed of the generated inputs")
     p.add_argument("--keep", metavar="DIR", help="work in DIR and keep everything")
     p.add_argument("--json", action="store_true", help="also print one JSON object")
     args = p.parse_args(argv)
-    counts = ("docs", "pdfs", "tiny_pdfs", "clips", "audio", "images", "repeat")
+    counts = ("docs", "pdfs", "tiny_pdfs", "clips", "audio", "images", "repeat", "office_repeat")
     low = [f"--{c.replace('_', '-')}" for c in counts if getattr(args, c) < 1]
     if low:
         p.error(f"{', '.join(low)} must be at least 1")
