@@ -63,10 +63,11 @@ def identify_files(paths: list[bytes]) -> list[dict[str, Any]]:
 
 
 def expand_container(abs_path: bytes, rel_path: bytes, puid: str) -> ContainerResult:
-    try:
-        size = os.stat(abs_path).st_size
-    except OSError:
-        size = 0
+    with time_limit(hang_limit()):  # a stat can hang too (a stale network share)
+        try:
+            size = os.stat(abs_path).st_size
+        except OSError:
+            size = 0
     with time_limit(hang_limit(size)):
         try:
             return expand(abs_path, rel_path, puid, _ident(), _limits)
