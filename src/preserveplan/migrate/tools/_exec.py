@@ -228,16 +228,15 @@ def remembered_version(exe: str, probe: Callable[[str], str], also: Sequence[str
         return str(entry["version"])
     found = probe(exe)
     known[f"{exe} -> {real}"] = {"stamp": stamp, "version": found}
-    with contextlib.suppress(OSError):
-        store.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{VERSIONS_FILE}.", dir=store.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(known, f, indent=1, sort_keys=True)
-            os.replace(tmp, store)  # concurrent writers: the last one wins, nothing is torn
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
+    from ...export import atomic_path
+
+    # concurrent writers: the last one wins, nothing is torn
+    with (
+        contextlib.suppress(OSError),
+        atomic_path(store) as tmp,
+        open(tmp, "w", encoding="utf-8") as f,
+    ):
+        json.dump(known, f, indent=1, sort_keys=True)
     return found
 
 
