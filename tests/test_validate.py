@@ -224,6 +224,41 @@ def _pdfa_with_content(tmp_path: Path, name: str, extra: bytes, replace: bool = 
     return out
 
 
+@pytest.mark.parametrize("bad_font", [False, True], ids=["embedded", "not-embedded"])
+def test_resources_inherited_from_the_page_tree(tmp_path: Path, bad_font: bool) -> None:
+    """Fonts in /Resources that a page inherits from its /Pages parent (LibreOffice writes them
+    there) are checked: the file is opened as written, without qpdf copying them down."""
+    import pikepdf
+
+    path = _pdfa_with_content(tmp_path, "plain.pdf", b"")
+    moved = tmp_path / ("inherited-bad.pdf" if bad_font else "inherited.pdf")
+    with pikepdf.open(path) as pdf:
+        page = pdf.pages[0].obj
+        resources = page.Resources
+        if bad_font:
+            fonts = resources.get("/Font")
+            if fonts is None:
+                resources.Font = fonts = pikepdf.Dictionary()
+            fonts.F9 = pdf.make_indirect(
+                pikepdf.Dictionary(
+                    Type=pikepdf.Name.Font,
+                    Subtype=pikepdf.Name.Type1,
+                    BaseFont=pikepdf.Name.Helvetica,
+                )
+            )
+        pdf.Root.Pages.Resources = pdf.make_indirect(resources)
+        del page["/Resources"]
+        pdf.save(moved)
+    with pikepdf.open(moved, inherit_page_attributes=False) as pdf:
+        assert "/Resources" not in pdf.pages[0].obj  # the test really moved them
+    res = validate_file(moved, "fmt/477")
+    messages = [f"{p.clause}: {p.message}" for p in res.errors]
+    if bad_font:
+        assert any("Helvetica is not embedded" in m for m in messages), messages
+    else:
+        assert res.valid, messages
+
+
 @pytest.mark.parametrize(
     ("extra", "expect"),
     [
