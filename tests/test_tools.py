@@ -735,3 +735,39 @@ def test_remembered_version(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("XDG_CACHE_HOME", "/proc/no-such-place")
     assert remembered_version(str(exe), probe) == "tool 3.0"
     assert asked() == 8
+
+
+def test_remembered_probes_are_kept_apart(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two probes of one program (its version; whether Debian's Python imports uno) are
+    remembered side by side, an absolute ``also`` path counts, and "" (failed) is not kept."""
+    from preserveplan.migrate.tools import libreoffice
+    from preserveplan.migrate.tools._exec import VERSIONS_FILE, remembered_version
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    extra = tmp_path / "module.py"
+    extra.write_text("one")
+    calls: list[str] = []
+
+    def probe(answer: str) -> Callable[[str], str]:
+        def ask(exe: str) -> str:
+            calls.append(answer)
+            return answer
+
+        return ask
+
+    exe = sys.executable
+    assert remembered_version(exe, probe("v1")) == "v1"
+    assert (
+        remembered_version(exe, probe("/x/uno.py"), also=(str(extra),), what="uno") == "/x/uno.py"
+    )
+    assert remembered_version(exe, probe("other")) == "v1"
+    assert remembered_version(exe, probe("other"), also=(str(extra),), what="uno") == "/x/uno.py"
+    extra.write_text("a longer one")
+    assert remembered_version(exe, probe(""), also=(str(extra),), what="uno") == ""
+    assert remembered_version(exe, probe("again"), also=(str(extra),), what="uno") == "again"
+    assert calls == ["v1", "/x/uno.py", "", "again"]
+    if libreoffice.uno_available():
+        libreoffice._uno_importable.cache_clear()
+        assert libreoffice._uno_importable()
+        stored = (tmp_path / "cache" / "preserveplan" / VERSIONS_FILE).read_text()
+        assert "[import uno]" in stored and "uno.py" in stored

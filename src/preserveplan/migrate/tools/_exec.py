@@ -202,13 +202,17 @@ def _stamp(path: str) -> str:
     return f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
 
 
-def remembered_version(exe: str, probe: Callable[[str], str], also: Sequence[str] = ()) -> str:
+def remembered_version(
+    exe: str, probe: Callable[[str], str], also: Sequence[str] = (), what: str = ""
+) -> str:
     """``probe(exe)`` (which runs the program, e.g. ``soffice --version``: 0.1 s, and more
     while other programs start), remembered in the user's cache folder for as long as the
     program file is the same file: same device, inode, size, modification and change time
-    (an upgrade replaces it). ``also`` names files beside the program (after symbolic links)
-    whose identity counts too (``soffice.bin`` beside the ``soffice`` script). Worker processes
-    then start converting without asking again; a probe that fails is not remembered."""
+    (an upgrade replaces it). ``also`` names files beside the program (after symbolic links),
+    or anywhere by absolute path, whose identity counts too (``soffice.bin`` beside the
+    ``soffice`` script). ``what`` tells apart several probes of one program. Worker processes
+    then start converting without asking again; a probe that fails (returns "") is not
+    remembered."""
     from ...paths import user_cache_dir
 
     real = os.path.realpath(exe)
@@ -223,11 +227,14 @@ def remembered_version(exe: str, probe: Callable[[str], str], also: Sequence[str
         loaded = json.loads(store.read_text(encoding="utf-8"))
         if isinstance(loaded, dict):
             known = loaded
-    entry = known.get(f"{exe} -> {real}")
+    key = f"{exe} [{what}] -> {real}" if what else f"{exe} -> {real}"
+    entry = known.get(key)
     if isinstance(entry, dict) and entry.get("stamp") == stamp and entry.get("version"):
         return str(entry["version"])
     found = probe(exe)
-    known[f"{exe} -> {real}"] = {"stamp": stamp, "version": found}
+    if not found:
+        return found
+    known[key] = {"stamp": stamp, "version": found}
     from ...export import atomic_path
 
     # concurrent writers: the last one wins, nothing is torn

@@ -102,7 +102,7 @@ def _source_problem(src: Path) -> str | None:
     import pikepdf
 
     try:
-        with pikepdf.open(src) as pdf:
+        with pikepdf.open(src, inherit_page_attributes=False) as pdf:  # only counted
             if len(pdf.pages) == 0:
                 return "source PDF has no pages"
     except pikepdf.PasswordError:

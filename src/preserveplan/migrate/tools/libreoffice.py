@@ -267,14 +267,33 @@ def uno_available() -> bool:
     return _uno_importable()
 
 
+#: python3-uno's files on Debian: a changed or removed one means asking the interpreter again
+UNO_FILES = ("/usr/lib/python3/dist-packages/uno.py", "/usr/lib/libreoffice/program/pyuno.so")
+
+
 @functools.cache
 def _uno_importable() -> bool:
+    """Whether Debian's Python can import uno, remembered across processes while the
+    interpreter and python3-uno's files stay the same (starting Python to ask took 30-50 ms
+    in every worker, before its LibreOffice could start)."""
     if not Path(SYSTEM_PYTHON).is_file():
         return False
-    probe = subprocess.run(
-        [SYSTEM_PYTHON, "-c", "import uno"], capture_output=True, timeout=60, check=False
-    )
-    return probe.returncode == 0
+    return bool(remembered_version(SYSTEM_PYTHON, _probe_uno, also=UNO_FILES, what="import uno"))
+
+
+def _probe_uno(python: str) -> str:
+    """Where ``uno`` is imported from, or "" when it cannot be."""
+    try:
+        probe = subprocess.run(
+            [python, "-c", "import sys, uno; sys.stdout.write(uno.__file__)"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return probe.stdout.strip() if probe.returncode == 0 else ""
 
 
 class _UnoServer:
