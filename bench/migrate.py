@@ -2,13 +2,13 @@
 
 How to run (from the repository root, with the project's venv)::
 
-    .venv/bin/python bench/migrate.py                 # every part, about 9 minutes on 2 cores
+    .venv/bin/python bench/migrate.py                 # every part, about 14 minutes on 2 cores
     .venv/bin/python bench/migrate.py --only gs --only ffmpeg --only images   # tools, ~5 min
     .venv/bin/python bench/migrate.py --only office --docs 20                 # about a minute
     .venv/bin/python bench/migrate.py --only images --json   # ...and one JSON object at the end
 
 Options: ``--only office|gs|ffmpeg|images`` (repeatable; default: all four parts), ``--docs N``
-(office documents, default 50), ``--pdfs N`` (multi-page PDFs for Ghostscript, default 60),
+(office documents, default 150), ``--pdfs N`` (multi-page PDFs for Ghostscript, default 60),
 ``--tiny-pdfs N`` (one-page PDFs, Ghostscript's worst case, default 60), ``--clips N`` (video
 clips, default 20), ``--audio N`` (audio files, default 60), ``--images N`` (default 60),
 ``--repeat R`` (interleaved rounds of the gs/ffmpeg/images variants, default 3), ``--seed S``,
@@ -50,6 +50,14 @@ What it does
                     identification, checks, hashes or journal. (u2)/(u1) is how far two
                     LibreOffice processes scale on this machine; (c2)/(c1) cannot exceed it by
                     much.
+
+   Why 150 documents by default (the issue asks for at least 50): every variant but (a) starts
+   its LibreOffice once per run and process, 0.3 s alone and 0.35-0.65 s for two at once on
+   this machine, and that start is part of its time. With 50 documents a -j2 run lasts under
+   5 s, the start is 7-10 % of it, and even the bare ceiling (u2)/(u1) stays at 1.62-1.71;
+   with 150 it is 1.80. Operators convert hundreds of thousands of files in one run, where
+   the start is nothing, so the default measures throughput over a run long enough for that.
+   ``--docs 50`` gives the shortest run the issue allows.
 
    Its worker processes start with empty profile pools, so their first soffice start builds a
    profile (from the warm template): that is part of what the module costs. a and b run once;
@@ -1252,7 +1260,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         choices=PARTS,
         help="run only this part (repeatable; default: all)",
     )
-    p.add_argument("--docs", type=int, default=50, help="office documents (default 50)")
+    p.add_argument(
+        "--docs",
+        type=int,
+        default=150,
+        help="office documents (default 150; the issue asks for at least 50)",
+    )
     p.add_argument("--pdfs", type=int, default=60, help="multi-page PDFs for gs (default 60)")
     p.add_argument(
         "--tiny-pdfs", type=int, default=60, help="one-page PDFs, gs worst case (default 60)"

@@ -21,6 +21,7 @@ from util import migrate_cmd, pdf_bytes
 
 from preserveplan import Catalog, scan
 from preserveplan.cli import main
+from preserveplan.migrate.validate import validate_file
 from preserveplan.rules import load_ruleset
 from preserveplan.rules.assess import assess
 
@@ -100,6 +101,26 @@ def test_migrate_validates_records_and_resumes(tmp_path: Path) -> None:
         "WHERE outcome = 'done' LIMIT 1"
     ).fetchone()
     assert event[0] and "gs" in event[1] and len(event[2]) == 64 and len(event[3]) == 64
+    # each event keeps its verdict; what was (not) checked is stored once and joined back
+    rows = con.execute(
+        "SELECT id, validation FROM migration_events WHERE validation IS NOT NULL"
+    ).fetchall()
+    assert len(rows) >= 4
+    assert con.execute("SELECT COUNT(*) FROM validation_checks").fetchone()[0] == 1
+    with Catalog(db, readonly=True) as cat:
+        for event_id, stored in rows:
+            compact = json.loads(stored)
+            assert "checked" not in compact and len(compact["checks"]) == 16
+            assert len(stored) < 1000
+            full = cat.validation_of(event_id)
+            assert full is not None and full["valid"] == compact["valid"]
+            assert full["errors"] == compact["errors"]
+            assert Path(full["path"]) in outputs  # the output's own name, not a temporary one
+            expected = validate_file(Path(full["path"]), "fmt/477").as_json()
+            assert (full["checked"], full["not_checked"]) == (
+                expected["checked"],
+                expected["not_checked"],
+            )
     # PREMIS 3 valid against the official schema, with derivation links
     doc = etree.parse(str(premis))
     xsd = SHARED / "reference" / "premis" / "premis-v3-0.xsd"

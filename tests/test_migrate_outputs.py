@@ -3,6 +3,7 @@ data and formulas), with real LibreOffice; and the catalog upgrade that made it 
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -142,12 +143,17 @@ def test_upgrade_from_a_v5_catalog_keeps_the_journal(tmp_path: Path) -> None:
     )
     con.execute(
         "INSERT INTO migration_events (run_id, path, attempt, tool, started_at, finished_at, "
-        "outcome) VALUES (1, X'61', 1, 'ghostscript', 't', 't', 'done')"
+        "outcome, validation) VALUES (1, X'61', 1, 'ghostscript', 't', 't', 'done', ?)",
+        (json.dumps({"valid": True, "errors": [], "checked": ["x"], "not_checked": ["y"]}),),
     )
     con.commit()
     con.close()
     with Catalog(old) as cat:
-        assert cat.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 6
+        assert cat.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 7
+        # an event written before schema 7 keeps its lists inline, and reads the same way
+        validation = cat.validation_of(1)
+        assert validation is not None
+        assert validation["checked"] == ["x"] and validation["not_checked"] == ["y"]
         [row] = list(cat.premis_rows(1))
         assert row["path"] == "a" and row["target"] == "pdfa-2b" and len(row["events"]) == 1
         cat.add_migrations([(1, b"a", "r", "libreoffice", "ods", "fmt/1755", b"a.ods", 1, None)])

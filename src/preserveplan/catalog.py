@@ -30,7 +30,7 @@ from typing import Any
 from .errors import CatalogError, CatalogLockedError, UsageError
 
 DEFAULT_DB = "preserveplan.db"
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 # Each entry upgrades the schema from version i to i+1 (index i). Never edit a shipped entry:
 # append a new one. The catalog must keep working for years.
@@ -281,6 +281,15 @@ MIGRATIONS: list[str] = [
     ALTER TABLE migrations_v6 RENAME TO migrations;
     CREATE UNIQUE INDEX migrations_output ON migrations(run_id, output);
     ALTER TABLE migration_events ADD COLUMN target TEXT;
+    """,
+    # 7: what a validation checked and did not check is the same long text for nearly every
+    #    output: kept once here, named by the "checks" key of migration_events.validation
+    """
+    CREATE TABLE validation_checks (
+        id            TEXT PRIMARY KEY,
+        checked       TEXT NOT NULL,
+        not_checked   TEXT NOT NULL
+    ) WITHOUT ROWID;
     """,
 ]
 
@@ -1281,7 +1290,14 @@ class Catalog:
         # A full disk is not the file's fault: it stays pending for the next run.
         outcome = result["outcome"]
         state = "done" if outcome == "done" else "pending" if outcome == "disk-full" else "failed"
+        checks = result.get("validation_checks")
         with self.transaction():
+            if checks is not None:
+                self.db.execute(
+                    "INSERT OR IGNORE INTO validation_checks (id, checked, not_checked) "
+                    "VALUES (?, ?, ?)",
+                    checks,
+                )
             self.db.execute(
                 "INSERT INTO migration_events (run_id, path, attempt, tool, tool_version, "
                 "command, started_at, finished_at, outcome, message, source_sha256, "
@@ -1387,6 +1403,25 @@ class Catalog:
             rec["path"] = bytes(rec["path"]).decode("utf-8", "backslashreplace")
             rec["output"] = bytes(rec["output"]).decode("utf-8", "backslashreplace")
             yield rec
+
+    def validation_of(self, event_id: int) -> dict[str, Any] | None:
+        """The validation of one migration event as ``preserveplan validate --json`` prints it
+        (path, puid, profile, valid, errors, checked, not_checked), or None when the attempt
+        did not get as far as validating an output."""
+        row = self.db.execute(
+            "SELECT e.validation, c.checked, c.not_checked FROM migration_events e "
+            "LEFT JOIN validation_checks c "
+            "ON c.id = json_extract(e.validation, '$.checks') WHERE e.id = ?",
+            (event_id,),
+        ).fetchone()
+        if row is None or row[0] is None:
+            return None
+        record: dict[str, Any] = json.loads(row[0])
+        if "checks" in record:  # schema 7: the lists are kept once, in validation_checks
+            record.pop("checks")
+            record["checked"] = json.loads(row[1]) if row[1] else []
+            record["not_checked"] = json.loads(row[2]) if row[2] else []
+        return record
 
     def finish_migration_run(self, run_id: int, status: str, summary: dict[str, Any]) -> None:
         with self.transaction():
