@@ -1098,8 +1098,8 @@ def _simple_content(data: bytes, colour: bool = True) -> tuple[int, set[str]] | 
 
     ``colour=False`` (the file has a PDF/A output intent, so device colour is allowed) skips
     looking for colour operators (the set returned is empty); the q nesting then comes from the
-    q and Q bytes alone when each is a token of its own (:func:`_q_depth`), another 5x faster
-    on LibreOffice's pages."""
+    q and Q bytes alone when each is a token of its own (:func:`_q_depth`): on LibreOffice's
+    pages this function then takes 2.5 instead of 4.2 ms per document."""
     if b"(" in data or b")" in data or b"%" in data or b"{" in data or b"}" in data:
         return None
     if b"<" in data or b">" in data:
