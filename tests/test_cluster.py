@@ -298,6 +298,54 @@ def _set_allowed_failures(n: int, dask_scheduler: Any = None) -> None:
     dask_scheduler.allowed_failures = n
 
 
+def _limit_state() -> tuple[bool, bool]:
+    """In a worker: are time limits allowed on its task threads; does SIGALRM still have its
+    default action (which a thread cannot restore)."""
+    from preserveplan import procs
+
+    return procs._limits_on_threads, signal.getsignal(signal.SIGALRM) is signal.SIG_DFL
+
+
+def _hang_in_siegfried(fifo: str, seconds: float) -> object:
+    """A task that hangs for real: Siegfried opening a FIFO waits for a writer, in Go, holding
+    the GIL. Run as a prepared worker runs its tasks (limits allowed on its threads)."""
+    from preserveplan.inventory import worker
+    from preserveplan.inventory.containers import Limits
+    from preserveplan.procs import allow_limits_on_threads, time_limit
+
+    allow_limits_on_threads()
+    worker.prepare(Limits())
+    with time_limit(seconds):
+        return worker.identify_files([fifo.encode()])
+
+
+def test_a_hung_task_ends_its_dask_worker(tmp_path: Path, cluster: Any, client: Any) -> None:
+    """Dask runs tasks on worker threads, where the local pool's SIGALRM was not armed: a
+    prepared worker process now allows it there, so a hung task ends its worker (and, when that
+    keeps happening, the task fails with KilledWorker, which the scan records as
+    ``worker_crash``) instead of holding the run for ever."""
+    root = tmp_path / "arkiv"
+    root.mkdir()
+    for i in range(8):
+        (root / f"dok{i}.pdf").write_bytes(pdf_bytes(str(i)))
+    scan(root, db=tmp_path / "c.db", cluster=cluster.scheduler_address)
+    states = client.run(_limit_state).values()
+    assert all(default for _, default in states), "SIGALRM is not at its default action"
+    assert any(allowed for allowed, _ in states), "no worker was prepared by the scan"
+    fifo = tmp_path / "swapped"
+    os.mkfifo(fifo)
+    client.run_on_scheduler(_set_allowed_failures, 0)
+    started = time.monotonic()
+    try:
+        future = client.submit(_hang_in_siegfried, str(fifo), 2, pure=False)
+        with pytest.raises(distributed.KilledWorker):
+            future.result(timeout=120)
+        assert time.monotonic() - started < 60
+    finally:
+        client.run_on_scheduler(_set_allowed_failures, 3)
+        client.wait_for_workers(2, timeout=60)
+
+
 def _bmp(width: int, height: int) -> bytes:
     row = (width * 3 + 3) & ~3
     pixels = bytes((x * 7 + y * 13) % 256 for y in range(height) for x in range(row))

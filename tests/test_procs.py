@@ -79,3 +79,48 @@ def test_a_hung_identification_ends_its_worker(tmp_path: Path) -> None:
     with time_limit(1):  # the coordinator (this process): not armed
         pass
     assert signal.alarm(0) == 0
+
+
+def _on_a_thread(fn: object, *args: object) -> object:
+    """In a worker, as on a Dask worker: run ``fn`` on a thread other than the main one, with
+    time limits allowed on threads."""
+    import threading
+
+    from preserveplan.procs import allow_limits_on_threads
+
+    allow_limits_on_threads()
+    result: list[object] = []
+    worker = threading.Thread(target=lambda: result.append(fn(*args)))  # type: ignore[operator]
+    worker.start()
+    worker.join()
+    return result[0] if result else None
+
+
+def test_a_hang_on_a_task_thread_ends_its_process(tmp_path: Path) -> None:
+    """A Dask worker runs tasks on threads: with ``allow_limits_on_threads`` the limit is armed
+    there too and a real hang (Siegfried on a FIFO, which holds the GIL, so no watchdog thread
+    could act) ends the process; a block that ends in time leaves no alarm behind."""
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    fifo = tmp_path / "swapped"
+    os.mkfifo(fifo)
+    started = time.monotonic()
+    with ProcessPoolExecutor(1, mp_context=forkserver()) as pool, pytest.raises(BrokenProcessPool):
+        pool.submit(_on_a_thread, _identify_within, str(fifo), 2).result(timeout=60)
+    assert time.monotonic() - started < 30
+    with ProcessPoolExecutor(1, mp_context=forkserver()) as pool:
+        assert pool.submit(_on_a_thread, _sleep_within, 0.1, 1, 1.5).result(timeout=60) == "alive"
+    # without the permission a thread is never limited (the coordinator's threads)
+    with ProcessPoolExecutor(1, mp_context=forkserver()) as pool:
+        assert pool.submit(_thread_without_permission).result(timeout=60) == "alive"
+
+
+def _thread_without_permission() -> str:
+    import threading
+
+    result: list[str] = []
+    worker = threading.Thread(target=lambda: result.append(_sleep_within(1.5, 1, 0)))
+    worker.start()
+    worker.join()
+    return result[0]

@@ -23,7 +23,9 @@ A worker that dies mid-run loses no file: Dask runs its tasks again on other wor
 whose workers keep dying ends as Dask's ``KilledWorker`` (after the scheduler's
 ``distributed.scheduler.allowed-failures`` + 1 deaths), which the executor raises as
 :class:`WorkerKilled`; the scan splits such a batch and records a single file that still kills
-workers as ``worker_crash``, as it does after a broken local pool.
+workers as ``worker_crash``, as it does after a broken local pool. A task that runs past its
+time limit (``procs.time_limit``: a hang in Siegfried, a stale share) ends its worker process
+with SIGALRM (``procs.allow_limits_on_threads``) and goes the same way.
 """
 
 from __future__ import annotations
@@ -208,6 +210,9 @@ class _Packed:
 
 _TASK_LOCK = threading.Lock()
 _prepared: set[str] = set()
+#: processes that hold a Cluster connection (coordinators): tasks that a worker living in one
+#: of them runs (a threads-only LocalCluster) must never be able to kill it
+_coordinators: set[int] = set()
 
 
 def _call(ctx: _Context, fn: Callable[..., T], packed: _Packed) -> T:
@@ -232,6 +237,10 @@ def _prepare(ctx: _Context) -> None:
     problems = _path_problems(ctx.archives, ctx.output, None)
     if problems:
         raise ClusterError(f"{where}: {'; '.join(problems)}")
+    if os.getpid() not in _coordinators:
+        from .procs import allow_limits_on_threads
+
+        allow_limits_on_threads()  # time limits end a hung worker process here too
 
 
 # -- the coordinator side ---------------------------------------------------------------------
@@ -251,6 +260,7 @@ class Cluster:
 
     def __init__(self, address: str, *, timeout: float | None = None) -> None:
         self.address = address
+        _coordinators.add(os.getpid())
         wait = _timeout(timeout)
         try:
             import dask

@@ -26,6 +26,7 @@ __all__ = [
     "HANG_BYTES_PER_S",
     "HANG_PER_FILE_S",
     "PRELOAD",
+    "allow_limits_on_threads",
     "become_subreaper",
     "children",
     "forkserver",
@@ -53,25 +54,41 @@ def hang_limit(nbytes: int = 0, files: int = 1) -> float:
     return HANG_BASE_S + HANG_PER_FILE_S * files + nbytes / HANG_BYTES_PER_S
 
 
+_limits_on_threads = False
+
+
+def allow_limits_on_threads() -> None:
+    """Let :func:`time_limit` arm on any thread of this process, not only the main one: for a
+    Dask worker process, which runs its tasks on threads, one at a time (``cluster._call``).
+    The alarm is process-wide, so only one limited block may run at a time. Called when a
+    cluster worker process is prepared; never in the coordinator."""
+    global _limits_on_threads
+    _limits_on_threads = True
+
+
 @contextlib.contextmanager
 def time_limit(seconds: float | None) -> Iterator[None]:
     """End this worker process if the block runs longer than ``seconds``.
 
     A call that hangs inside C or Go cannot be interrupted from Python: Siegfried opening a
-    file that has been swapped for a FIFO waits for a writer forever, a read from a stale
-    network share never returns. SIGALRM, at its default action, ends the process instead; the
-    pool then sees a dead worker and isolates the file, which ends as ``worker_crash`` (scan)
-    or ``crashed`` (migrate) with the run going on. Only armed in a pool's worker process, on
-    its main thread (not in the coordinator, not in a Dask worker's task threads). Nested
+    file that has been swapped for a FIFO waits for a writer forever (holding the GIL, so no
+    Python thread could step in either), a read from a stale network share never returns.
+    SIGALRM, at its default action, ends the process instead; the pool then sees a dead worker
+    and isolates the file, which ends as ``worker_crash`` (scan) or ``crashed`` (migrate) with
+    the run going on. Armed in a pool's worker process on its main thread, and on any thread
+    of a process that :func:`allow_limits_on_threads` (a Dask worker, where SIGALRM must
+    still have its default action: a thread cannot set it); never in the coordinator. Nested
     limits keep the earlier deadline."""
+    on_main = threading.current_thread() is threading.main_thread()
     if (
         not seconds
-        or multiprocessing.parent_process() is None
-        or threading.current_thread() is not threading.main_thread()
+        or not (_limits_on_threads or (on_main and multiprocessing.parent_process()))
+        or (not on_main and signal.getsignal(signal.SIGALRM) is not signal.SIG_DFL)
     ):
         yield
         return
-    signal.signal(signal.SIGALRM, signal.SIG_DFL)
+    if on_main:
+        signal.signal(signal.SIGALRM, signal.SIG_DFL)
     outer = signal.alarm(0)  # seconds left of an enclosing limit (0: none): it still holds
     started = time.monotonic()
     limit = max(1, math.ceil(seconds))
