@@ -127,7 +127,25 @@ def test_migrate_validates_records_and_resumes(tmp_path: Path) -> None:
     if xsd.is_file():
         assert etree.XMLSchema(etree.parse(str(xsd))).validate(doc)
     ns = {"p": "http://www.loc.gov/premis/v3"}
-    assert len(doc.findall(".//p:event", ns)) == 5
+    assert len(doc.xpath("//p:event[p:eventType='migration']", namespaces=ns)) == 5
+    # every checked output is a validation event too: passes linked to their derivative
+    checked = con.execute("SELECT COUNT(*) FROM migration_events WHERE validation IS NOT NULL")
+    validations = doc.xpath("//p:event[p:eventType='validation']", namespaces=ns)
+    assert len(validations) == checked.fetchone()[0] >= 4
+    passed = [
+        v
+        for v in validations
+        if v.findtext("p:eventOutcomeInformation/p:eventOutcome", namespaces=ns) == "pass"
+    ]
+    assert len(passed) == 4
+    for event in passed:
+        linked = event.findtext(
+            "p:linkingObjectIdentifier/p:linkingObjectIdentifierValue", namespaces=ns
+        )
+        assert linked.startswith("derivative:") and linked.endswith(".pdf")
+        assert "identified as fmt/477" in event.findtext(
+            "p:eventDetailInformation/p:eventDetail", namespaces=ns
+        )
     assert len(doc.findall(".//p:relationship", ns)) == 4
     assert doc.find(".//p:agent/p:agentVersion", ns) is not None
 

@@ -112,7 +112,8 @@ def test_an_action_with_two_outputs(workbooks: Path, tmp_path: Path) -> None:
     )
     sources = [i for i in ids if i.startswith("source:")]
     assert sorted(derived) == sorted(sources * 2)  # two derivatives of each source
-    assert len(doc.xpath("//p:event", namespaces=ns)) == 4
+    assert len(doc.xpath("//p:event[p:eventType='migration']", namespaces=ns)) == 4
+    assert len(doc.xpath("//p:event[p:eventType='validation']", namespaces=ns)) == 4
 
 
 def test_upgrade_from_a_v5_catalog_keeps_the_journal(tmp_path: Path) -> None:
@@ -159,3 +160,38 @@ def test_upgrade_from_a_v5_catalog_keeps_the_journal(tmp_path: Path) -> None:
         cat.add_migrations([(1, b"a", "r", "libreoffice", "ods", "fmt/1755", b"a.ods", 1, None)])
         keys = cat.db.execute("SELECT target, state FROM migrations ORDER BY target").fetchall()
     assert keys == [("ods", "pending"), ("pdfa-2b", "done")]
+
+
+def test_failed_validation_is_a_premis_event_on_the_source() -> None:
+    """An output that failed its checks was removed: its validation event says fail, lists the
+    errors (capped) and links the source; the document is valid PREMIS 3."""
+    from lxml import etree
+
+    from preserveplan.migrate import premis
+
+    errors = [
+        {"clause": "6.2.11.4 embedded fonts", "message": f"font F{i} is not embedded"}
+        for i in range(premis.MAX_ERROR_NOTES + 5)
+    ]
+    row = {"path": "Säter/a.doc", "output": "Säter/a.pdf", "target_puid": "fmt/477"}
+    ev = {
+        "id": 7,
+        "finished_at": "2026-11-26T05:00:00+00:00",
+        "outcome": "invalid",
+        "validation": json.dumps(
+            {"puid": "fmt/477", "profile": "PDF/A-2b", "valid": False, "errors": errors}
+        ),
+    }
+    event = premis._validation_event(1, row, ev)
+    assert premis._validation_event(1, row, {**ev, "validation": None}) is None
+    ns = {"p": premis.NS}
+    assert event.findtext("p:eventOutcomeInformation/p:eventOutcome", namespaces=ns) == "fail"
+    notes = event.xpath(".//p:eventOutcomeDetailNote/text()", namespaces=ns)
+    assert len(notes) == premis.MAX_ERROR_NOTES + 1 and notes[-1] == "... and 5 more"
+    assert notes[0] == "6.2.11.4 embedded fonts: font F0 is not embedded"
+    link = event.findtext("p:linkingObjectIdentifier/p:linkingObjectIdentifierValue", namespaces=ns)
+    assert link == "source:Säter/a.doc"
+    doc = etree.Element(f"{{{premis.NS}}}premis", nsmap={None: premis.NS}, version="3.0")
+    doc.append(premis._file_object("source:Säter/a.doc", None, 10, "fmt/40", "Säter/a.doc"))
+    doc.append(event)
+    premis.schema().assertValid(doc)

@@ -1385,6 +1385,7 @@ class Catalog:
             "finished_at",
             "outcome",
             "message",
+            "validation",
         )
         for row in rows:
             rec = dict(zip(keys, row, strict=True))

@@ -1,5 +1,8 @@
 """PREMIS 3 XML for a migration run: objects, events, agents and source → derivative links.
 
+Each attempt is a ``migration`` event; each attempt whose output was checked is also a
+``validation`` event (pass or fail, with the errors), linked to the derivative.
+
 Written incrementally with lxml's ``xmlfile`` (one object or event in memory at a time, so a run
 of a million files costs no more memory than one of ten), then validated against the official
 PREMIS 3.0 schema (bundled) in a streaming parse, and only then renamed into place.
@@ -107,6 +110,52 @@ def _event(run_id: int, row: dict[str, Any], ev: dict[str, Any], tool_agent: str
     return event
 
 
+#: errors of a failed validation written into its PREMIS event (the journal keeps them all)
+MAX_ERROR_NOTES = 20
+
+
+def _validation_event(run_id: int, row: dict[str, Any], ev: dict[str, Any]) -> Any | None:
+    """The check of an attempt's output (``validate``: identification as the target PUID, the
+    PDF/A rules for a PDF/A), as an event of type validation: pass or fail, the errors as
+    outcome notes, linked to the derivative (or, when the output failed and was removed, to the
+    source it was made from). None for an attempt that made nothing to check."""
+    if not ev.get("validation"):
+        return None
+    record = json.loads(ev["validation"])
+    event = etree.Element(P + "event", nsmap={None: NS})
+    _identifier(event, "event", f"validation:{run_id}:{ev['id']}")
+    _el(event, "eventType", "validation")
+    _el(event, "eventDateTime", ev["finished_at"])
+    detail = _el(event, "eventDetailInformation")
+    profile = record.get("profile")
+    _el(
+        detail,
+        "eventDetail",
+        f"preserveplan validate: identified as {record.get('puid') or 'UNKNOWN'} "
+        f"(expected {row['target_puid']})"
+        + (f"; {profile} structural checks" if profile else ""),
+    )
+    outcome = _el(event, "eventOutcomeInformation")
+    _el(outcome, "eventOutcome", "pass" if record.get("valid") else "fail")
+    errors = record.get("errors") or []
+    for problem in errors[:MAX_ERROR_NOTES]:
+        note = _el(outcome, "eventOutcomeDetail")
+        _el(note, "eventOutcomeDetailNote", f"{problem['clause']}: {problem['message']}")
+    if len(errors) > MAX_ERROR_NOTES:
+        note = _el(outcome, "eventOutcomeDetail")
+        _el(note, "eventOutcomeDetailNote", f"... and {len(errors) - MAX_ERROR_NOTES} more")
+    link = _el(event, "linkingAgentIdentifier")
+    _el(link, "linkingAgentIdentifierType", ID_TYPE)
+    _el(link, "linkingAgentIdentifierValue", "preserveplan")
+    _el(link, "linkingAgentRole", "validator")
+    done = ev["outcome"] == "done"
+    link = _el(event, "linkingObjectIdentifier")
+    _el(link, "linkingObjectIdentifierType", ID_TYPE)
+    _el(link, "linkingObjectIdentifierValue", _output_id(row) if done else _source_id(row))
+    _el(link, "linkingObjectRole", "outcome" if done else "source")
+    return event
+
+
 def _source_id(row: dict[str, Any]) -> str:
     return f"source:{row['path']}"
 
@@ -177,6 +226,9 @@ def _write(catalog: Catalog, run_id: int, path: str) -> int:
                     tool_agent = f"{ev['tool']} {ev['tool_version'] or ''}".strip()
                     agents.setdefault(tool_agent, ev["tool_version"] or "")
                     xf.write(_event(run_id, row, ev, tool_agent), pretty_print=True)
+                    checked = _validation_event(run_id, row, ev)
+                    if checked is not None:
+                        xf.write(checked, pretty_print=True)
             for name, version in agents.items():
                 xf.write(_agent(name, version), pretty_print=True)
     return n
