@@ -132,8 +132,7 @@ def _validation_event(run_id: int, row: dict[str, Any], ev: dict[str, Any]) -> A
         detail,
         "eventDetail",
         f"preserveplan validate: identified as {record.get('puid') or 'UNKNOWN'} "
-        f"(expected {row['target_puid']})"
-        + (f"; {profile} structural checks" if profile else ""),
+        f"(expected {row['target_puid']})" + (f"; {profile} structural checks" if profile else ""),
     )
     outcome = _el(event, "eventOutcomeInformation")
     _el(outcome, "eventOutcome", "pass" if record.get("valid") else "fail")
