@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import csv
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -148,6 +151,41 @@ def test_migrate_validates_records_and_resumes(tmp_path: Path) -> None:
         )
     assert len(doc.findall(".//p:relationship", ns)) == 4
     assert doc.find(".//p:agent/p:agentVersion", ns) is not None
+
+
+def test_migrations_lists_the_journal(tmp_path: Path) -> None:
+    """``preserveplan migrations``: the journal file by file, filtered by state, as text, JSON
+    lines or CSV; a name that is not UTF-8 comes out readable and exactly (base64)."""
+    root, db = make_archive(tmp_path, n=2, broken=True)
+    latin = os.path.join(os.fsencode(root), b"Falun", b"f\xf6rslag.pdf")
+    with open(latin, "wb") as fh:
+        fh.write(pdf_bytes("förslag"))
+    scan(root, db=db, workers=1)
+    with Catalog(db) as cat:
+        assess(cat, load_ruleset(MINI))
+    code, stdout, err = run_cli("migrate", "--db", str(db), "--out", str(tmp_path / "ut"), "-q")
+    assert code == 0, stdout + err
+    code, stdout, err = run_cli("migrations", "--db", str(db))
+    assert code == 0 and len(stdout.splitlines()) == 4
+    assert "migration run 1: 4 file(s)" in err
+    code, stdout, _ = run_cli("migrations", "--db", str(db), "--state", "failed", "--json")
+    [failed] = [json.loads(line) for line in stdout.splitlines()]
+    assert failed["path"] == "Falun/trasig.pdf" and failed["state"] == "failed"
+    assert failed["message"] and failed["run"] == 1 and failed["output_sha256"] is None
+    code, stdout, _ = run_cli("migrations", "--db", str(db), "--state", "done", "--csv")
+    rows = list(csv.DictReader(io.StringIO(stdout)))
+    assert len(rows) == 3 and {r["state"] for r in rows} == {"done"}
+    [odd] = [r for r in rows if r["path_b64"]]
+    assert odd["path"] == "Falun/f\\xf6rslag.pdf"
+    assert base64.b64decode(odd["path_b64"]) == b"Falun/f\xf6rslag.pdf"
+    assert base64.b64decode(odd["output_b64"]) == b"Falun/f\xf6rslag.pdf"
+    assert all(len(r["output_sha256"]) == 64 and r["output_puid"] == "fmt/477" for r in rows)
+    assert run_cli("migrations", "--db", str(db), "--run", "7")[0] == 2
+    assert run_cli("migrations", "--db", str(db), "--json", "--csv")[0] == 2
+    empty = tmp_path / "tom.db"
+    Catalog(empty).close()
+    code, _, err = run_cli("migrations", "--db", str(empty))
+    assert code == 2 and "no migration run" in err
 
 
 def test_out_inside_the_archive_is_refused(tmp_path: Path) -> None:
@@ -344,3 +382,62 @@ def test_inline_checks_give_the_same_journal(tmp_path: Path) -> None:
         assert not list((tmp_path / out).rglob(".*"))
     assert journals[0] == journals[1]
     assert {row[2] for row in journals[0]} == {"done", "failed"}
+
+
+def test_an_unforeseen_error_fails_the_file_not_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A conversion or check that raises something unforeseen (a bug: a file name that is not
+    UTF-8 once made pikepdf raise TypeError, fixed and tested above) fails that file with the
+    error and where it happened, and the worker still returns a result, so the run goes on.
+    The fault is injected: the real one no longer exists."""
+    from preserveplan.migrate import runner
+    from preserveplan.migrate import validate as validate_module
+
+    class Broken:
+        @staticmethod
+        def convert(src: Path, dst: Path, *, timeout: float, target: str) -> None:
+            raise TypeError("incompatible function arguments")
+
+    monkeypatch.setitem(runner.MODULES, "broken", Broken)
+    src = tmp_path / "a.pdf"
+    src.write_bytes(pdf_bytes("a"))
+    task = {
+        "src": os.fsencode(src),
+        "dst": os.fsencode(tmp_path / "ut" / "a.pdf"),
+        "tool": "broken",
+        "timeout": 10,
+        "target": "pdfa-2b",
+        "target_puid": "fmt/477",
+        "size": src.stat().st_size,
+        "expected_sha256": None,
+    }
+    result = runner.convert_step(task)
+    assert result["outcome"] == "failed" and "stage" not in result
+    assert result["message"].startswith(
+        "internal error while converting this file: TypeError: incompatible function arguments"
+    )
+    assert "test_migrate.py:" in result["message"]
+
+    def crash(path: Path, puid: str | None = None) -> None:
+        raise TypeError("no validation today")
+
+    monkeypatch.setattr(validate_module, "validate_file", crash)
+    partial = tmp_path / "ut" / ".a.pdf.partial.pdf"
+    partial.parent.mkdir(exist_ok=True)
+    partial.write_bytes(pdf_bytes("output"))
+    handoff = {
+        "partial": os.fsencode(partial),
+        "started_at": "t",
+        "source_sha256": hashlib.sha256(src.read_bytes()).hexdigest(),
+        "tool_version": "1",
+        "command": "[]",
+        "status_before": None,
+        "message": "",
+    }
+    checked = runner.check_step(task, handoff)
+    assert checked["outcome"] == "failed" and checked["source_sha256"]
+    assert (
+        "validating the output of this file: TypeError: no validation today" in (checked["message"])
+    )
+    assert not partial.exists(), "the unchecked output must not stay"

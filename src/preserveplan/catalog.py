@@ -293,6 +293,38 @@ MIGRATIONS: list[str] = [
     """,
 ]
 
+
+def _sqlite_text(text: str | None) -> str | None:
+    """Text that SQLite can store: a file name that is not UTF-8 reaches messages as lone
+    surrogates (``os.fsdecode``), which become ``\\xNN`` escapes of the original bytes."""
+    if text is None or text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return text
+
+
+#: a migration journal row, as ``Catalog.journal`` and ``preserveplan migrations`` give it
+JOURNAL_FIELDS = (
+    "path",
+    "target",
+    "target_puid",
+    "rule_id",
+    "tool",
+    "state",
+    "outcome",
+    "message",
+    "attempts",
+    "size",
+    "source_sha256",
+    "output",
+    "output_size",
+    "output_sha256",
+    "output_puid",
+)
+
 FILE_COLUMNS = (
     "scan_id",
     "path",
@@ -1309,14 +1341,14 @@ class Catalog:
                     attempt,
                     tool,
                     result.get("tool_version"),
-                    result.get("command"),
+                    _sqlite_text(result.get("command")),
                     result["started_at"],
                     result["finished_at"],
                     result["outcome"],
-                    result.get("message"),
+                    _sqlite_text(result.get("message")),
                     result.get("source_sha256"),
                     result.get("output_sha256"),
-                    result.get("validation"),
+                    _sqlite_text(result.get("validation")),
                     target,
                 ),
             )
@@ -1327,7 +1359,7 @@ class Catalog:
                 (
                     state,
                     result["outcome"],
-                    result.get("message"),
+                    _sqlite_text(result.get("message")),
                     result.get("output_sha256"),
                     result.get("output_size"),
                     result.get("output_puid"),
@@ -1404,6 +1436,34 @@ class Catalog:
             rec["path"] = bytes(rec["path"]).decode("utf-8", "backslashreplace")
             rec["output"] = bytes(rec["output"]).decode("utf-8", "backslashreplace")
             yield rec
+
+    def migration_run_id(self, run_id: int | None = None) -> int:
+        """A migration run's id, checked; without one the newest run."""
+        if run_id is None:
+            row = self.db.execute("SELECT MAX(id) FROM migration_runs").fetchone()
+            if row is None or row[0] is None:
+                raise UsageError(f"no migration run in {self.path}: run preserveplan migrate")
+            return int(row[0])
+        if self.db.execute("SELECT 1 FROM migration_runs WHERE id = ?", (run_id,)).fetchone():
+            return run_id
+        raise UsageError(f"no migration run with id {run_id} in {self.path}")
+
+    def journal(self, run_id: int, states: Sequence[str] = ()) -> Iterator[dict[str, Any]]:
+        """A migration run's journal, one row per source and target in path order, streamed:
+        what each file was (to be) converted to, by which tool, where, with what outcome. Paths
+        are bytes (see :mod:`preserveplan.paths`)."""
+        where = "run_id = ?"
+        params: list[Any] = [run_id]
+        if states:
+            where += f" AND state IN ({', '.join('?' for _ in states)})"
+            params += list(states)
+        cur = self.db.execute(
+            f"SELECT {', '.join(JOURNAL_FIELDS)} FROM migrations WHERE {where} "
+            "ORDER BY path, target",
+            params,
+        )
+        for row in cur:
+            yield dict(zip(JOURNAL_FIELDS, row, strict=True))
 
     def validation_of(self, event_id: int) -> dict[str, Any] | None:
         """The validation of one migration event as ``preserveplan validate --json`` prints it

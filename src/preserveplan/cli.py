@@ -568,6 +568,59 @@ def packages_cmd(db: str | None, scan_id: int | None, problems: bool, as_json: b
             click.echo(f"    warning: {warning}")
 
 
+@main.command("migrations")
+@db_option
+@click.option("--run", "run_id", type=int, help="Migration run id (default: the newest).")
+@click.option(
+    "--state",
+    "states",
+    type=click.Choice(["pending", "done", "failed"]),
+    multiple=True,
+    help="Only files in this state (repeatable).",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV with a header row.")
+def migrations_cmd(
+    db: str | None, run_id: int | None, states: tuple[str, ...], as_json: bool, as_csv: bool
+) -> None:
+    """A migration run's journal, file by file: each source and target with its tool, state,
+    outcome and message, and the output with its checksum and PUID. For example the failures
+    of the newest run: ``preserveplan migrations --state failed``."""
+    from .catalog import JOURNAL_FIELDS
+
+    if as_json and as_csv:
+        raise click.UsageError("--json and --csv exclude each other")
+    with Catalog(db, readonly=True) as catalog:
+        run = catalog.migration_run_id(run_id)
+        rows = catalog.journal(run, states)
+        if as_csv:
+            fields = ["run", *JOURNAL_FIELDS, "path_b64", "output_b64"]
+            out = csv.DictWriter(sys.stdout, fieldnames=fields)
+            out.writeheader()
+        shown = 0
+        for row in rows:
+            shown += 1
+            if as_json or as_csv:
+                # as in export: text, and the exact bytes in base64 when a name is not UTF-8
+                for key in ("path", "output"):
+                    raw = bytes(row[key])
+                    row[key] = raw.decode("utf-8", "backslashreplace")
+                    row[f"{key}_b64"] = None if P.is_clean_utf8(raw) else P.b64(raw)
+                if as_json:
+                    click.echo(json.dumps({"run": run, **row}, ensure_ascii=True))
+                else:
+                    out.writerow({"run": run, **row})
+                continue
+            message = f"  ({row['message']})" if row["message"] and row["state"] != "done" else ""
+            click.echo(
+                f"{row['state']:<8} {row['outcome'] or '-':<14} {P.for_display(row['path'])}"
+                f" -> {P.for_display(row['output'])}{message}"
+            )
+    if not (as_json or as_csv):
+        which = f" ({', '.join(states)})" if states else ""
+        click.echo(f"migration run {run}: {shown} file(s){which}", err=True)
+
+
 def _print_profile(rows: list[dict[str, Any]]) -> None:
     by_org = rows and "org" in rows[0]
     head = f"{'org':<16} " if by_org else ""

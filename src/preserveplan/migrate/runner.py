@@ -124,7 +124,12 @@ def convert_step(task: dict[str, Any]) -> dict[str, Any]:
     the conversion starts.
     """
     with time_limit(_hang_limit(task)):
-        return _convert_step(task)
+        try:
+            return _convert_step(task)
+        except PreserveplanError:  # a run-level problem (a converter gone): the run stops
+            raise
+        except Exception as exc:  # a bug, or input a library cannot take: this file only
+            return _unexpected(exc, "converting")
 
 
 def _hang_limit(task: dict[str, Any]) -> float:
@@ -193,7 +198,30 @@ def check_step(task: dict[str, Any], handoff: dict[str, Any]) -> dict[str, Any]:
     stops); a source that differs from the scan's checksum is ``source-changed``.
     """
     with time_limit(_hang_limit(task)):
-        return _check_step(task, handoff)
+        try:
+            return _check_step(task, handoff)
+        except PreserveplanError:
+            raise
+        except Exception as exc:
+            with contextlib.suppress(OSError):
+                _unlink(Path(os.fsdecode(handoff["partial"])))
+            keep = ("started_at", "source_sha256", "tool_version", "command")
+            return {k: handoff.get(k) for k in keep} | _unexpected(exc, "validating the output of")
+
+
+def _unexpected(exc: Exception, doing: str) -> dict[str, Any]:
+    """The result of a step that failed in an unforeseen way: the file fails with the error and
+    where it happened (for a bug report), the run goes on; never a traceback."""
+    import traceback
+
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
+    return {
+        "outcome": "failed",
+        "message": f"internal error while {doing} this file: {type(exc).__name__}: {exc}{where}",
+        "started_at": now(),
+        "finished_at": now(),
+    }
 
 
 def _check_step(task: dict[str, Any], handoff: dict[str, Any]) -> dict[str, Any]:
@@ -251,12 +279,12 @@ def _validation_record(check: ValidationResult, dst: Path) -> tuple[str, tuple[s
     ``validation_checks`` row, which is given too: (id, checked, not_checked). ``path`` is the
     output's name (the file validated was its hidden partial, renamed only if valid)."""
     record = check.as_json()
-    record["path"] = str(dst)
+    record["path"] = os.fsencode(dst).decode("utf-8", "backslashreplace")  # any file name
     checked = json.dumps(record.pop("checked"), ensure_ascii=False)
     not_checked = json.dumps(record.pop("not_checked"), ensure_ascii=False)
     digest = hashlib.sha256(f"{checked}\n{not_checked}".encode()).hexdigest()[:16]
     record["checks"] = digest
-    return json.dumps(record, ensure_ascii=False), (digest, checked, not_checked)
+    return json.dumps(record), (digest, checked, not_checked)
 
 
 def convert_one(task: dict[str, Any]) -> dict[str, Any]:

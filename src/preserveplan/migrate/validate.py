@@ -12,7 +12,9 @@ for part 1 files, PDF/A-2/3 numbering otherwise).
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import os
 import re
 import shutil
 import subprocess
@@ -21,10 +23,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import accumulate
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pikepdf
 from lxml import etree  # type: ignore[import-untyped]
+
+if TYPE_CHECKING:
+    from ..inventory.identify import Identifier
 
 __all__ = ["CHECKED", "NOT_CHECKED", "Problem", "ValidationResult", "validate_file"]
 
@@ -69,22 +74,22 @@ NOT_CHECKED = [
     "digital signatures, ICC profile body validity beyond the header",
 ]
 
-# pygfried scanner: one per process.
+# pygfried: one scanner per process, made on first use (see preserveplan.procs).
 
 
 @functools.cache
-def _scanner() -> Any:
-    import pygfried
+def _identifier() -> Identifier:
+    from ..inventory.identify import Identifier
 
-    return pygfried.Scanner()
+    return Identifier()
 
 
-def identify(path: Path) -> str | None:
-    """PRONOM id of ``path`` as pygfried sees it now (None when nothing matched)."""
+def identify(path: Path | str | bytes) -> str | None:
+    """PRONOM id of ``path`` as pygfried sees it now (None when nothing matched). A name that
+    is not valid UTF-8 is identified through a link with a clean name, as in a scan."""
     try:
-        res = _scanner().identify_many([str(path)])
-        matches = res["files"][0]["matches"]
-        return str(matches[0]["id"]) if matches else None
+        [found] = _identifier().identify([os.fsencode(path)])
+        return str(found["puid"]) if found["puid"] else None
     except Exception:  # pragma: no cover - pygfried errors are reported as UNKNOWN
         return None
 
@@ -166,17 +171,15 @@ def _validate_pdf(
     tail = data[-1024:]
     if b"%%EOF" not in tail:
         errors.append(Problem("file structure", "no %%EOF marker at the end: file truncated?"))
-    try:
-        # The file as written: qpdf's default copies inherited page attributes down the page
-        # tree (12x the cost of the open on LibreOffice's PDFs); _inherited() reads them.
-        pdf = pikepdf.open(path, inherit_page_attributes=False)
-    except pikepdf.PasswordError:
-        errors.append(Problem("6.1.3 encryption", "PDF is encrypted with a password"))
-        return None
-    except Exception as exc:
-        errors.append(Problem("file structure", f"PDF cannot be opened: {exc}"))
-        return None
-    with pdf:
+    with contextlib.ExitStack() as opened:
+        try:
+            pdf = opened.enter_context(open_pdf(path))
+        except pikepdf.PasswordError:
+            errors.append(Problem("6.1.3 encryption", "PDF is encrypted with a password"))
+            return None
+        except Exception as exc:
+            errors.append(Problem("file structure", f"PDF cannot be opened: {exc}"))
+            return None
         open_warnings = list(pdf.get_warnings())
         if pdf.is_encrypted or "/Encrypt" in pdf.trailer:
             errors.append(Problem("6.1.3 encryption", "PDF is encrypted (/Encrypt in trailer)"))
@@ -200,6 +203,26 @@ def _validate_pdf(
         not_checked.extend(NOT_CHECKED)
         _Checker(pdf, data, part_s, conf_s, open_warnings, errors).run()
         return profile
+
+
+@contextlib.contextmanager
+def open_pdf(path: Path | str | bytes) -> Iterator[pikepdf.Pdf]:
+    """``pikepdf.open`` for any file name, reading the file as written.
+
+    pikepdf hands a file name to C++ as UTF-8, which a name that is not valid UTF-8 cannot be
+    (a TypeError, not a PdfError): the file is opened here and given to pikepdf as a stream.
+    And qpdf's default copies inherited page attributes down the page tree on opening (12x the
+    cost of the open on LibreOffice's PDFs): :func:`_inherited` reads them where they are."""
+    with open(path, "rb") as stream:
+        try:
+            pdf = pikepdf.open(stream, inherit_page_attributes=False)
+        except pikepdf.PasswordError:
+            raise
+        except pikepdf.PdfError as exc:  # named after the file, not "stream <BufferedReader…>"
+            name = os.fsencode(path).decode("utf-8", "backslashreplace")
+            raise pikepdf.PdfError(str(exc).replace(f"stream {stream}", name)) from None
+        with pdf:
+            yield pdf
 
 
 def _pdfa_claim(pdf: pikepdf.Pdf) -> tuple[str, str] | None:

@@ -14,9 +14,11 @@ PDF/A-2b and carries an OutputIntent.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import glob
 import os
+import secrets
 import tempfile
 from pathlib import Path
 
@@ -32,6 +34,7 @@ from preserveplan.migrate.tools._exec import (
     remembered_version,
     run,
 )
+from preserveplan.paths import is_clean_utf8
 
 TOOL = "ghostscript"
 PROGRAM = "gs"
@@ -101,8 +104,10 @@ def _source_problem(src: Path) -> str | None:
     that no PDF parser can open, that is encrypted, or that has no pages."""
     import pikepdf
 
+    from ..validate import open_pdf
+
     try:
-        with pikepdf.open(src, inherit_page_attributes=False) as pdf:  # only counted
+        with open_pdf(src) as pdf:  # any file name; the pages only counted
             if len(pdf.pages) == 0:
                 return "source PDF has no pages"
     except pikepdf.PasswordError:
@@ -123,8 +128,9 @@ def write_def_file(folder: Path, icc: Path) -> Path:
     return def_ps
 
 
-def command(src: Path, out: Path, def_ps: Path, icc: Path) -> list[str]:
-    """The Ghostscript command line for PDF → PDF/A-2b (TOOLS.md §2.1)."""
+def command(src: Path, out: Path, def_ps: Path, icc: Path, resolve: bool = True) -> list[str]:
+    """The Ghostscript command line for PDF → PDF/A-2b (TOOLS.md §2.1); ``resolve=False`` keeps
+    ``src`` and ``out`` as given (a link to the source, an output named relatively)."""
     return [
         program(),
         "-dPDFA=2",
@@ -136,9 +142,9 @@ def command(src: Path, out: Path, def_ps: Path, icc: Path) -> list[str]:
         "-sColorConversionStrategy=RGB",
         "-dPDFACompatibilityPolicy=1",
         f"--permit-file-read={icc.parent}/",
-        "-sOutputFile=" + str(out.resolve()).replace("%", "%%"),
+        "-sOutputFile=" + str(out.resolve() if resolve else out).replace("%", "%%"),
         str(def_ps),
-        str(src.resolve()),
+        str(src.resolve() if resolve else src),
     ]
 
 
@@ -153,13 +159,31 @@ def convert(src: Path, dst: Path, *, timeout: float, target: str = "pdfa-2b") ->
             raise InputRefused("no readable sRGB ICC profile for the PDF/A OutputIntent")
         with tempfile.TemporaryDirectory(prefix="preserveplan-gs-") as tdir:
             def_ps = write_def_file(Path(tdir), icc)
-            # The source is checked while Ghostscript starts: a refused source kills it.
-            return run(
-                command(Path(src), tmp, def_ps, icc),
-                timeout,
-                cwd=tdir,
-                meanwhile=lambda: _source_problem(Path(src)),
-            )
+            # Ghostscript drops the bytes of a file name that are not UTF-8 (it then opens
+            # another name): such a source is read through a link with a clean name, and such
+            # an output is written under a clean name in its folder (the working directory,
+            # named relatively), then renamed.
+            source, output, cwd = Path(src).resolve(), tmp.resolve(), Path(tdir)
+            if not is_clean_utf8(os.fsencode(source)):
+                os.symlink(source, Path(tdir) / "source.pdf")
+                source = Path(tdir) / "source.pdf"
+            if not is_clean_utf8(os.fsencode(output)):
+                output, cwd = Path(f".gs-{os.getpid()}-{secrets.token_hex(4)}.pdf"), tmp.parent
+            try:
+                # The source is checked while Ghostscript starts: a refused source kills it.
+                res = run(
+                    command(source, output, def_ps, icc, resolve=False),
+                    timeout,
+                    cwd=cwd,
+                    meanwhile=lambda: _source_problem(Path(src)),
+                )
+                if not output.is_absolute() and (tmp.parent / output).exists():
+                    os.replace(tmp.parent / output, tmp)
+                return res
+            finally:
+                if not output.is_absolute():
+                    with contextlib.suppress(OSError):
+                        (tmp.parent / output).unlink()
 
     def check(tmp: Path, res: RunResult) -> str | None:
         said = res.stdout + res.stderr
