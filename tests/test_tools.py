@@ -418,6 +418,30 @@ def test_libreoffice_generated_pdfa(ext: str, office_docs: dict[str, Path], out:
     assert '"SelectPdfVersion":{"type":"long","value":"2"}' in " ".join(res.command)
 
 
+@pytest.mark.parametrize("mode", ["uno", "cold"])
+def test_libreoffice_names_that_are_not_utf8(
+    mode: str, office_docs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """LibreOffice takes only UTF-8 names (UNO URLs, its command line): a source and an output
+    folder named in Latin-1 still convert, through clean links, with nothing left behind."""
+    from preserveplan.migrate.validate import identify
+
+    if mode == "uno" and not libreoffice.uno_available():
+        pytest.skip("python3-uno not installed: no persistent LibreOffice")
+    if mode == "cold":
+        monkeypatch.setenv("PRESERVEPLAN_LIBREOFFICE", "cold")
+    folder = os.path.join(os.fsencode(tmp_path), b"\xe5r 2020")
+    os.makedirs(os.path.join(folder, b"ut"))
+    src = Path(os.fsdecode(os.path.join(folder, b"f\xf6rslag.doc")))
+    shutil.copy(office_docs["doc"], src)
+    dst = Path(os.fsdecode(os.path.join(folder, b"ut", b"f\xf6rslag.pdf")))
+    res = libreoffice.convert(src, dst, timeout=120, target="pdfa-2b")
+    assert res.ok, res.message
+    assert identify(dst) == "fmt/477"
+    assert os.listdir(os.path.join(folder, b"ut")) == [b"f\xf6rslag.pdf"]
+    assert sorted(os.listdir(folder)) == [b"f\xf6rslag.doc", b"ut"]
+
+
 LEAVES_NO_SOCKET = """
 import os, sys
 from pathlib import Path

@@ -34,6 +34,7 @@ import hashlib
 import json
 import multiprocessing.util
 import os
+import secrets
 import select
 import shutil
 import signal
@@ -41,6 +42,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from preserveplan.migrate.tools._exec import (
@@ -56,7 +58,7 @@ from preserveplan.migrate.tools._exec import (
     remembered_version,
     run,
 )
-from preserveplan.paths import user_cache_dir
+from preserveplan.paths import is_clean_utf8, user_cache_dir
 
 TOOL = "libreoffice"
 TARGETS = ("pdfa-2b", "odt", "ods")
@@ -398,9 +400,9 @@ class _UnoServer:
             if error is not None:
                 return RunResult(command, 1, "", error, time.monotonic() - started, False)
         assert self._proc is not None and self._proc.stdin is not None
-        request: dict[str, object] = {
-            "src": str(src.resolve()),
-            "dst": str(dst.resolve()),
+        request: dict[str, object] = {  # absolute, not resolved: a link is the clean name
+            "src": str(src.absolute()),
+            "dst": str(dst.absolute()),
             "filter": filt,
         }
         if data:
@@ -506,6 +508,8 @@ def _remove_ipc_socket(profile: Path) -> None:
 
 
 def command(src: Path, outdir: Path, profile: Path, spec: str) -> list[str]:
+    """The cold ``soffice --convert-to`` command line (absolute names, links not followed:
+    see :func:`_clean_names`)."""
     return [
         program(),
         "--headless",
@@ -518,9 +522,64 @@ def command(src: Path, outdir: Path, profile: Path, spec: str) -> list[str]:
         "--convert-to",
         spec,
         "--outdir",
-        str(outdir.resolve()),
-        str(src.resolve()),
+        str(outdir.absolute()),
+        str(src.absolute()),
     ]
+
+
+def _convert_cold(src: Path, out: Path, spec: str, ext: str, timeout: float) -> RunResult:
+    """One ``soffice --convert-to`` for ``src``, its output renamed to ``out``."""
+    profile = _PROFILES.acquire()
+    healthy = False
+    # Beside the output (a rename), unless that folder's name is not UTF-8: soffice resolves
+    # links in --outdir, so it then writes to the temporary folder (and the output is moved).
+    here = is_clean_utf8(os.fsencode(out.parent.resolve()))
+    jobdir = Path(tempfile.mkdtemp(dir=out.parent if here else None, prefix=".lo-job-"))
+    try:
+        res = run(command(src, jobdir, profile, spec), timeout, cwd=jobdir, env=soffice_env())
+        healthy = not (res.timed_out or res.crashed)
+        made = jobdir / f"{src.stem}.{ext}"
+        if res.returncode == 0 and made.is_file():
+            shutil.move(made, out)  # a rename on the same file system
+        elif res.returncode == 0:
+            with contextlib.suppress(OSError):
+                out.unlink()  # "no output" below
+        return res
+    finally:
+        if not healthy:
+            _remove_ipc_socket(profile)  # killed at its timeout, or crashed
+        _PROFILES.release(profile, healthy=healthy)
+        shutil.rmtree(jobdir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _clean_names(src: Path, out: Path) -> Iterator[tuple[Path, Path]]:
+    """Absolute names for ``src`` and ``out`` that LibreOffice can take.
+
+    LibreOffice reads file names as UTF-8 (URLs over UNO, its command line in a C locale):
+    a name that is not valid UTF-8 cannot reach it. Such a source is given as a link with a
+    clean name (same extension), and such an output is written under a clean name in its own
+    folder, reached through a link, then renamed over ``out`` (same folder: atomic)."""
+    source, output = src.absolute(), out.absolute()
+    if is_clean_utf8(os.fsencode(source)) and is_clean_utf8(os.fsencode(output)):
+        yield source, output
+        return
+    with tempfile.TemporaryDirectory(prefix="preserveplan-lo-names-") as links:
+        if not is_clean_utf8(os.fsencode(source)):
+            suffix = src.suffix if is_clean_utf8(os.fsencode(src.suffix)) else ""
+            os.symlink(source, Path(links) / f"source{suffix}")
+            source = Path(links) / f"source{suffix}"
+        if not is_clean_utf8(os.fsencode(output)):
+            os.symlink(output.parent, Path(links) / "out")
+            output = Path(links) / "out" / f".lo-{secrets.token_hex(6)}{out.suffix}"
+        try:
+            yield source, output
+            if output != out.absolute() and output.exists():
+                os.replace(output, out)
+        finally:
+            if output != out.absolute():
+                with contextlib.suppress(OSError):
+                    output.unlink()
 
 
 def convert(src: Path, dst: Path, *, timeout: float, target: str) -> ConvertResult:
@@ -540,31 +599,15 @@ def convert(src: Path, dst: Path, *, timeout: float, target: str) -> ConvertResu
                 problem = str(exc)
         if problem is not None:
             raise InputRefused(problem)
-        if uno_available():
-            filt, data = _uno_filter(target, module)
-            res = _SERVER.convert(src, tmp, filt, data, timeout, spec)
-            if res.returncode != 0:
-                with contextlib.suppress(OSError):
-                    tmp.unlink()
-            return res
-        profile = _PROFILES.acquire()
-        healthy = False
-        jobdir = Path(tempfile.mkdtemp(dir=tmp.parent, prefix=".lo-job-"))
-        try:
-            res = run(command(src, jobdir, profile, spec), timeout, cwd=jobdir, env=soffice_env())
-            healthy = not (res.timed_out or res.crashed)
-            out = jobdir / f"{src.stem}.{ext}"
-            if res.returncode == 0 and out.is_file():
-                os.replace(out, tmp)
-            elif res.returncode == 0:
-                with contextlib.suppress(OSError):
-                    tmp.unlink()  # "no output" below
-            return res
-        finally:
-            if not healthy:
-                _remove_ipc_socket(profile)  # killed at its timeout, or crashed
-            _PROFILES.release(profile, healthy=healthy)
-            shutil.rmtree(jobdir, ignore_errors=True)
+        with _clean_names(src, tmp) as (source, output):
+            if uno_available():
+                filt, data = _uno_filter(target, module)
+                res = _SERVER.convert(source, output, filt, data, timeout, spec)
+                if res.returncode != 0:
+                    with contextlib.suppress(OSError):
+                        output.unlink()
+                return res
+            return _convert_cold(source, output, spec, ext, timeout)
 
     def check(tmp: Path, res: RunResult) -> str | None:
         if "could not be loaded" in res.output_tail:
