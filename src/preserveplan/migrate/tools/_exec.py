@@ -17,13 +17,14 @@ import json
 import mmap
 import os
 import re
+import secrets
 import select
 import shutil
 import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Literal
@@ -245,6 +246,40 @@ def remembered_version(
     ):
         json.dump(known, f, indent=1, sort_keys=True)
     return found
+
+
+@contextlib.contextmanager
+def clean_names(src: Path, out: Path) -> Iterator[tuple[Path, Path]]:
+    """Absolute names for ``src`` and ``out`` that a program reading names as UTF-8 can take.
+
+    LibreOffice (URLs over UNO, its command line in a C locale) and Ghostscript (which drops
+    the other bytes and opens another name) cannot reach a name that is not valid UTF-8. Such
+    a source is given as a link with a clean name (same extension), and such an output is
+    written under a clean name in its own folder, reached through a link, then renamed over
+    ``out`` (same folder: atomic). Names are absolute, not resolved: resolving would undo the
+    links. Clean names are given back as they are."""
+    from ...paths import is_clean_utf8
+
+    source, output = src.absolute(), out.absolute()
+    if is_clean_utf8(os.fsencode(source)) and is_clean_utf8(os.fsencode(output)):
+        yield source, output
+        return
+    with tempfile.TemporaryDirectory(prefix="preserveplan-names-") as links:
+        if not is_clean_utf8(os.fsencode(source)):
+            suffix = src.suffix if is_clean_utf8(os.fsencode(src.suffix)) else ""
+            os.symlink(source, Path(links) / f"source{suffix}")
+            source = Path(links) / f"source{suffix}"
+        if not is_clean_utf8(os.fsencode(output)):
+            os.symlink(output.parent, Path(links) / "out")
+            output = Path(links) / "out" / f".names-{secrets.token_hex(6)}{out.suffix}"
+        try:
+            yield source, output
+            if output != out.absolute() and output.exists():
+                os.replace(output, out)
+        finally:
+            if output != out.absolute():
+                with contextlib.suppress(OSError):
+                    output.unlink()
 
 
 def find_program(*names: str) -> str:

@@ -14,11 +14,9 @@ PDF/A-2b and carries an OutputIntent.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import glob
 import os
-import secrets
 import tempfile
 from pathlib import Path
 
@@ -27,6 +25,7 @@ from preserveplan.migrate.tools._exec import (
     InputRefused,
     MissingToolError,
     RunResult,
+    clean_names,
     convert_file,
     find_program,
     is_available,
@@ -34,7 +33,6 @@ from preserveplan.migrate.tools._exec import (
     remembered_version,
     run,
 )
-from preserveplan.paths import is_clean_utf8
 
 TOOL = "ghostscript"
 PROGRAM = "gs"
@@ -128,9 +126,9 @@ def write_def_file(folder: Path, icc: Path) -> Path:
     return def_ps
 
 
-def command(src: Path, out: Path, def_ps: Path, icc: Path, resolve: bool = True) -> list[str]:
-    """The Ghostscript command line for PDF → PDF/A-2b (TOOLS.md §2.1); ``resolve=False`` keeps
-    ``src`` and ``out`` as given (a link to the source, an output named relatively)."""
+def command(src: Path, out: Path, def_ps: Path, icc: Path) -> list[str]:
+    """The Ghostscript command line for PDF → PDF/A-2b (TOOLS.md §2.1); absolute names, links
+    not followed (see :func:`~preserveplan.migrate.tools._exec.clean_names`)."""
     return [
         program(),
         "-dPDFA=2",
@@ -142,9 +140,9 @@ def command(src: Path, out: Path, def_ps: Path, icc: Path, resolve: bool = True)
         "-sColorConversionStrategy=RGB",
         "-dPDFACompatibilityPolicy=1",
         f"--permit-file-read={icc.parent}/",
-        "-sOutputFile=" + str(out.resolve() if resolve else out).replace("%", "%%"),
+        "-sOutputFile=" + str(out.absolute()).replace("%", "%%"),
         str(def_ps),
-        str(src.resolve() if resolve else src),
+        str(src.absolute()),
     ]
 
 
@@ -159,31 +157,15 @@ def convert(src: Path, dst: Path, *, timeout: float, target: str = "pdfa-2b") ->
             raise InputRefused("no readable sRGB ICC profile for the PDF/A OutputIntent")
         with tempfile.TemporaryDirectory(prefix="preserveplan-gs-") as tdir:
             def_ps = write_def_file(Path(tdir), icc)
-            # Ghostscript drops the bytes of a file name that are not UTF-8 (it then opens
-            # another name): such a source is read through a link with a clean name, and such
-            # an output is written under a clean name in its folder (the working directory,
-            # named relatively), then renamed.
-            source, output, cwd = Path(src).resolve(), tmp.resolve(), Path(tdir)
-            if not is_clean_utf8(os.fsencode(source)):
-                os.symlink(source, Path(tdir) / "source.pdf")
-                source = Path(tdir) / "source.pdf"
-            if not is_clean_utf8(os.fsencode(output)):
-                output, cwd = Path(f".gs-{os.getpid()}-{secrets.token_hex(4)}.pdf"), tmp.parent
-            try:
+            # Ghostscript drops the bytes of a name that are not UTF-8: clean names for those.
+            with clean_names(Path(src), tmp) as (source, output):
                 # The source is checked while Ghostscript starts: a refused source kills it.
-                res = run(
-                    command(source, output, def_ps, icc, resolve=False),
+                return run(
+                    command(source, output, def_ps, icc),
                     timeout,
-                    cwd=cwd,
+                    cwd=tdir,
                     meanwhile=lambda: _source_problem(Path(src)),
                 )
-                if not output.is_absolute() and (tmp.parent / output).exists():
-                    os.replace(tmp.parent / output, tmp)
-                return res
-            finally:
-                if not output.is_absolute():
-                    with contextlib.suppress(OSError):
-                        (tmp.parent / output).unlink()
 
     def check(tmp: Path, res: RunResult) -> str | None:
         said = res.stdout + res.stderr

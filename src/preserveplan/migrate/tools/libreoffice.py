@@ -34,7 +34,6 @@ import hashlib
 import json
 import multiprocessing.util
 import os
-import secrets
 import select
 import shutil
 import signal
@@ -42,7 +41,6 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 from preserveplan.migrate.tools._exec import (
@@ -50,6 +48,7 @@ from preserveplan.migrate.tools._exec import (
     InputRefused,
     MissingToolError,
     RunResult,
+    clean_names,
     convert_file,
     find_program,
     is_available,
@@ -509,7 +508,7 @@ def _remove_ipc_socket(profile: Path) -> None:
 
 def command(src: Path, outdir: Path, profile: Path, spec: str) -> list[str]:
     """The cold ``soffice --convert-to`` command line (absolute names, links not followed:
-    see :func:`_clean_names`)."""
+    see :func:`~preserveplan.migrate.tools._exec.clean_names`)."""
     return [
         program(),
         "--headless",
@@ -552,36 +551,6 @@ def _convert_cold(src: Path, out: Path, spec: str, ext: str, timeout: float) -> 
         shutil.rmtree(jobdir, ignore_errors=True)
 
 
-@contextlib.contextmanager
-def _clean_names(src: Path, out: Path) -> Iterator[tuple[Path, Path]]:
-    """Absolute names for ``src`` and ``out`` that LibreOffice can take.
-
-    LibreOffice reads file names as UTF-8 (URLs over UNO, its command line in a C locale):
-    a name that is not valid UTF-8 cannot reach it. Such a source is given as a link with a
-    clean name (same extension), and such an output is written under a clean name in its own
-    folder, reached through a link, then renamed over ``out`` (same folder: atomic)."""
-    source, output = src.absolute(), out.absolute()
-    if is_clean_utf8(os.fsencode(source)) and is_clean_utf8(os.fsencode(output)):
-        yield source, output
-        return
-    with tempfile.TemporaryDirectory(prefix="preserveplan-lo-names-") as links:
-        if not is_clean_utf8(os.fsencode(source)):
-            suffix = src.suffix if is_clean_utf8(os.fsencode(src.suffix)) else ""
-            os.symlink(source, Path(links) / f"source{suffix}")
-            source = Path(links) / f"source{suffix}"
-        if not is_clean_utf8(os.fsencode(output)):
-            os.symlink(output.parent, Path(links) / "out")
-            output = Path(links) / "out" / f".lo-{secrets.token_hex(6)}{out.suffix}"
-        try:
-            yield source, output
-            if output != out.absolute() and output.exists():
-                os.replace(output, out)
-        finally:
-            if output != out.absolute():
-                with contextlib.suppress(OSError):
-                    output.unlink()
-
-
 def convert(src: Path, dst: Path, *, timeout: float, target: str) -> ConvertResult:
     """Convert the office document ``src`` to ``target`` at ``dst`` (see module docstring)."""
     if target not in TARGETS:
@@ -599,7 +568,7 @@ def convert(src: Path, dst: Path, *, timeout: float, target: str) -> ConvertResu
                 problem = str(exc)
         if problem is not None:
             raise InputRefused(problem)
-        with _clean_names(src, tmp) as (source, output):
+        with clean_names(src, tmp) as (source, output):
             if uno_available():
                 filt, data = _uno_filter(target, module)
                 res = _SERVER.convert(source, output, filt, data, timeout, spec)
