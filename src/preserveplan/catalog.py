@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from . import paths as P
 from .errors import CatalogError, CatalogLockedError, UsageError
 
 DEFAULT_DB = "preserveplan.db"
@@ -299,11 +300,7 @@ def _sqlite_text(text: str | None) -> str | None:
     surrogates (``os.fsdecode``), which become ``\\xNN`` escapes of the original bytes."""
     if text is None or text.isascii():
         return text
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    return text
+    return P.escaped(text)
 
 
 #: a migration journal row, as ``Catalog.journal`` and ``preserveplan migrations`` give it

@@ -604,7 +604,7 @@ def migrations_cmd(
                 # as in export: text, and the exact bytes in base64 when a name is not UTF-8
                 for key in ("path", "output"):
                     raw = bytes(row[key])
-                    row[key] = raw.decode("utf-8", "backslashreplace")
+                    row[key] = P.escaped(raw)
                     row[f"{key}_b64"] = None if P.is_clean_utf8(raw) else P.b64(raw)
                 if as_json:
                     click.echo(json.dumps({"run": run, **row}, ensure_ascii=True))

@@ -31,10 +31,16 @@ def b64(path: bytes) -> str:
     return base64.b64encode(path).decode("ascii")
 
 
+def escaped(path: bytes | str) -> str:
+    """Valid text for any name: bytes that are not UTF-8 (in a str: the lone surrogates of
+    ``os.fsdecode``) as ``\\xff`` escapes."""
+    text = path.decode("utf-8", "backslashreplace") if isinstance(path, bytes) else path
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def for_display(path: bytes | str) -> str:
     """One printable line: invalid bytes as ``\\xff``, control characters escaped."""
-    text = path.decode("utf-8", "backslashreplace") if isinstance(path, bytes) else path
-    text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    text = escaped(path)
     out = []
     for ch in text:
         if ch == "\\" or ch.isprintable() or ch == " ":

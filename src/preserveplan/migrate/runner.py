@@ -37,6 +37,7 @@ from ..catalog import Catalog, TodoRow, now
 from ..cluster import WorkerKilled
 from ..errors import PreserveplanError, UsageError
 from ..inventory.fixity import sha256_file
+from ..paths import escaped
 from ..procs import become_subreaper, children, forkserver, hang_limit, kill_orphans, time_limit
 from ..rules.model import action_outputs
 from .registry import MODULES, SUFFIX
@@ -279,7 +280,7 @@ def _validation_record(check: ValidationResult, dst: Path) -> tuple[str, tuple[s
     ``validation_checks`` row, which is given too: (id, checked, not_checked). ``path`` is the
     output's name (the file validated was its hidden partial, renamed only if valid)."""
     record = check.as_json()
-    record["path"] = os.fsencode(dst).decode("utf-8", "backslashreplace")  # any file name
+    record["path"] = escaped(str(dst))  # any file name
     checked = json.dumps(record.pop("checked"), ensure_ascii=False)
     not_checked = json.dumps(record.pop("not_checked"), ensure_ascii=False)
     digest = hashlib.sha256(f"{checked}\n{not_checked}".encode()).hexdigest()[:16]

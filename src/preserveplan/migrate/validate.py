@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import pikepdf
 from lxml import etree  # type: ignore[import-untyped]
 
-from ..paths import is_clean_utf8
+from ..paths import escaped, is_clean_utf8
 
 if TYPE_CHECKING:
     from ..inventory.identify import Identifier
@@ -229,8 +229,7 @@ def open_pdf(path: Path | str | bytes) -> Iterator[pikepdf.Pdf]:
         except pikepdf.PasswordError:
             raise
         except pikepdf.PdfError as exc:  # named after the file, not after its descriptor
-            name = raw.decode("utf-8", "backslashreplace")
-            raise pikepdf.PdfError(str(exc).replace(f"/proc/self/fd/{fd}", name)) from None
+            raise pikepdf.PdfError(str(exc).replace(f"/proc/self/fd/{fd}", escaped(raw))) from None
         with pdf:
             yield pdf
     finally:
