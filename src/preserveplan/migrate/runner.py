@@ -206,8 +206,12 @@ def check_step(task: dict[str, Any], handoff: dict[str, Any]) -> dict[str, Any]:
         except Exception as exc:
             with contextlib.suppress(OSError):
                 _unlink(Path(os.fsdecode(handoff["partial"])))
-            keep = ("started_at", "source_sha256", "tool_version", "command")
-            return {k: handoff.get(k) for k in keep} | _unexpected(exc, "validating the output of")
+            kept = {k: handoff.get(k) for k in _HANDED_ON}
+            return kept | _unexpected(exc, "validating the output of")
+
+
+#: what the conversion step's hand-off carries into the check step's result
+_HANDED_ON = ("started_at", "source_sha256", "tool_version", "command")
 
 
 def _unexpected(exc: Exception, doing: str) -> dict[str, Any]:
@@ -230,8 +234,7 @@ def _check_step(task: dict[str, Any], handoff: dict[str, Any]) -> dict[str, Any]
 
     partial = Path(os.fsdecode(handoff["partial"]))
     dst = Path(os.fsdecode(task["dst"]))
-    keep = ("started_at", "source_sha256", "tool_version", "command")
-    out: dict[str, Any] = {k: handoff[k] for k in keep}
+    out: dict[str, Any] = {k: handoff[k] for k in _HANDED_ON}
     pool = _checks()
     rehashing = pool.submit(sha256_file, task["src"], inspect=False)
     output_hash = pool.submit(sha256_file, handoff["partial"], inspect=False)
